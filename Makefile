@@ -1,0 +1,147 @@
+# hookline: the one build. Non-recursive; objects in build/, programs in bin/.
+#
+#   make                 build every program
+#   make test            build with ASan+UBSan (SANITIZE=address,undefined) and
+#                        run tests/run.sh (ends with "N passed, N failed")
+#   make run             dev stack (scripts/run.sh)
+#   make bench           benchmarks (bench/run.sh); prints figures, never fails
+#   make valgrind        ingest integration run under valgrind (no sanitizers)
+#   make clean
+#
+# SANITIZE=address,undefined switches sanitizers on; V=1 shows commands.
+
+CC       ?= cc
+PKGS     := libevent hiredis libcurl json-c openssl
+OPT      ?= -O2
+CFLAGS   ?=
+WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings \
+            -Wshadow -Wno-unused-parameter
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Icommon -Ibuild \
+            $(shell pkg-config --cflags $(PKGS)) $(CFLAGS) -MMD -MP
+LIBS     := $(shell pkg-config --libs $(PKGS)) -levent_pthreads -lm
+
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+LDFLAGS    += -fsanitize=$(SANITIZE)
+# Sanitized objects and programs live apart so a plain build is never
+# mixed with them: tests run build/san/bin/*, `make run` runs bin/*.
+B := build/san
+BIN := build/san/bin
+else
+B := build/plain
+BIN := bin
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o) $(B)/hl_lua_gen.o
+LUA_SRC    := $(wildcard common/lua/*.lua)
+
+INGEST_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard ingest/*.c))
+WORKER_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard worker/*.c))
+CTL_OBJ    := $(patsubst %.c,$(B)/%.o,$(wildcard hookctl/*.c))
+FAKEGRAPH_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tests/fakegraph/*.c))
+
+TESTLIB_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tests/lib/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+INTEG_SRC   := $(wildcard tests/integration/test_*.c)
+TEST_BINS   := $(UNIT_SRC:%.c=$(B)/%) $(INTEG_SRC:%.c=$(B)/%)
+BENCH_SRC   := $(wildcard bench/*.c)
+BENCH_BINS  := $(BENCH_SRC:bench/%.c=bin/bench-%)
+
+PROGS := $(BIN)/hookline-ingest
+ifneq ($(WORKER_OBJ),)
+PROGS += $(BIN)/hookline-worker
+endif
+ifneq ($(CTL_OBJ),)
+PROGS += $(BIN)/hookctl
+endif
+ifneq ($(FAKEGRAPH_OBJ),)
+PROGS += $(BIN)/hookline-fakegraph
+endif
+
+.PHONY: all test tests run bench valgrind clean deps
+all: $(PROGS)
+
+$(B)/libhl.a: $(COMMON_OBJ)
+	$(Q)ar rcs $@ $^
+
+$(BIN)/hookline-ingest: $(INGEST_OBJ) $(B)/libhl.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/hookline-worker: $(WORKER_OBJ) $(B)/libhl.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/hookctl: $(CTL_OBJ) $(B)/libhl.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/hookline-fakegraph: $(FAKEGRAPH_OBJ) $(B)/libhl.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bin/bench-%: $(B)/bench/%.o $(B)/libhl.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/tests/%.o $(TESTLIB_OBJ) $(B)/libhl.a
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lhiredis
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Lua scripts are embedded as C strings so the programs need no files at
+# run time; the generator is plain sh + od (no xxd dependency).
+build/hl_lua_gen.c: $(LUA_SRC) scripts/embed-lua.sh
+	@mkdir -p build
+	@echo "  GEN   $@"
+	$(Q)sh scripts/embed-lua.sh $(LUA_SRC) > $@.tmp && mv $@.tmp $@
+
+$(B)/hl_lua_gen.o: build/hl_lua_gen.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+deps:
+	@bash scripts/deps.sh
+
+tests: $(PROGS) $(TEST_BINS)
+
+# `make test` is the README's test command: it installs what is missing,
+# builds everything under ASan+UBSan and runs every tier.
+test: deps
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined tests
+	@HL_BUILD=build/san HL_BIN=build/san/bin bash tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@bash bench/run.sh
+
+valgrind: deps
+	@$(MAKE) --no-print-directory all tests
+	@HL_BUILD=build/plain HL_BIN=bin HL_VALGRIND=1 bash tests/run.sh integration
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,62 @@
+/* hl_dlq.h - dead-letter entries (DESIGN.md "Dead-letter entry"): the
+ * reason enum with its one string table, and the entry's JSON. Every
+ * dead-letter field name is written in hl_dlq.c and nowhere else. */
+#ifndef HL_DLQ_H
+#define HL_DLQ_H
+
+#include <stddef.h>
+#include "hl.h"
+
+enum hl_dlq_reason {
+    HL_DLQ_SEND_PERMANENT = 0,
+    HL_DLQ_SEND_EXHAUSTED,
+    HL_DLQ_OUTSIDE_WINDOW,
+    HL_DLQ_TOKEN_INVALID,
+    HL_DLQ_PAGE_BLOCKED,
+    HL_DLQ_FORWARD_FAILED,
+    HL_DLQ_MALFORMED_PAYLOAD,
+    HL_DLQ_MALFORMED_EVENT,
+    HL_DLQ_REASON_COUNT
+};
+
+#define HL_DLQ_ID_LEN 16          /* hex digits of a dead letter's id */
+#define HL_DLQ_RAW_MAX 65536      /* raw bytes kept for ingest entries */
+
+const char *hl_dlq_reason_name(enum hl_dlq_reason r);
+int hl_dlq_reason_parse(const char *s, enum hl_dlq_reason *out);
+
+/* The Graph error of a failed send (all fields optional: 0 / NULL). */
+struct hl_dlq_error {
+    int http;
+    long long code;
+    long long subcode;
+    const char *message;      /* borrowed */
+    const char *fbtrace_id;   /* borrowed */
+};
+
+/* What goes into one entry. Everything borrowed. */
+struct hl_dlq_entry {
+    enum hl_dlq_reason reason;
+    int worker_stage;         /* 0: "ingest", 1: "worker" */
+    const struct hl_dlq_error *error;  /* NULL: no "error" field */
+    int attempts;
+    long long first_failed;   /* ms */
+    long long failed;         /* ms */
+    const char *worker;       /* worker id, or NULL */
+    const char *envelope;     /* envelope JSON text (worker stage) */
+    size_t envelope_len;
+    const void *raw;          /* raw bytes (ingest stage) */
+    size_t raw_len;
+};
+
+/* Writes a fresh random id (HL_DLQ_ID_LEN hex digits + NUL). */
+int hl_dlq_new_id(char out[HL_DLQ_ID_LEN + 1]);
+
+/* Serializes an entry with a fresh id. Raw bytes over HL_DLQ_RAW_MAX are
+ * cut and say so ("raw_truncated":true, "raw_len":N); bytes that are not
+ * UTF-8 go in "raw_base64" instead of "raw". Returns HL_OK and sets *out
+ * (caller owns; free()) and *outlen, or HL_EINVAL when the envelope text
+ * does not parse, HL_ENOMEM. */
+int hl_dlq_build(const struct hl_dlq_entry *e, char **out, size_t *outlen);
+
+#endif

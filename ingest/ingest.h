@@ -1,0 +1,93 @@
+/* ingest.h - hookline-ingest's program context and its unit of in-flight
+ * work. One libevent loop: evhttp in, one hiredis async connection out. */
+#ifndef INGEST_H
+#define INGEST_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include "hl.h"
+#include "hl_batch.h"
+#include "hl_cfg.h"
+#include "hl_metrics.h"
+#include "hl_redis.h"
+
+/* Request results counted by status code. */
+enum ingest_status {
+    ST_200, ST_400, ST_401, ST_403, ST_404, ST_405, ST_413, ST_503,
+    ST_OTHER, ST_COUNT
+};
+
+/* What became of an event (the `result` label). */
+enum ingest_result {
+    RES_ENQUEUED, RES_DUPLICATE, RES_IGNORED, RES_MALFORMED, RES_FAILED,
+    RES_COUNT
+};
+
+struct ingest_metrics {
+    struct hl_metrics *reg;                       /* owns every handle */
+    struct hl_metric *verify_failures;
+    struct hl_metric *signature_failures;
+    struct hl_metric *requests[ST_COUNT];
+    struct hl_metric *events[HL_KIND_COUNT][RES_COUNT];
+    struct hl_metric *ignored_bodies;
+    struct hl_metric *ack_latency;                /* seconds, 200s only */
+    struct hl_metric *inflight;                   /* gauge */
+    struct hl_metric *redis_up;                   /* gauge */
+};
+
+struct hl_ingest {
+    struct event_base *base;                      /* owned */
+    struct evhttp *http;                          /* owned */
+    struct evhttp_bound_socket *listener;         /* owned by http */
+    struct hl_redis *redis;                       /* owned */
+    const struct hl_cfg *cfg;                     /* borrowed */
+    struct ingest_metrics m;
+    struct event *sigterm, *sigint;               /* owned */
+    struct event *drain_timer;                    /* owned */
+    long inflight;                                /* POSTs awaiting Redis */
+    int draining;
+    char dlq_key[HL_KEY_MAX];
+};
+
+/* One POST waiting for Redis. Freed when nothing can reach it any more:
+ * the reply has been sent (or the deadline answered 503) AND every Redis
+ * callback has fired (pending == 0). */
+struct ingest_req {
+    struct hl_ingest *ing;                        /* borrowed */
+    struct evhttp_request *http;                  /* NULL once answered */
+    struct hl_batch batch;                        /* owned */
+    char **keys;                                  /* owned: 2 per item */
+    char ttl[24];
+    const char **argv;                            /* owned: 4 per item */
+    size_t *lens;                                 /* owned: 4 per item */
+    int pending;                                  /* Redis replies awaited */
+    int failed;                                   /* any reply not OK */
+    int waiting_replicas;                         /* WAIT phase */
+    long long started_us;                         /* for ack latency */
+    struct event *deadline;                       /* owned */
+};
+
+/* routes.c */
+void ingest_route_cb(struct evhttp_request *req, void *arg);
+void ingest_count_status(struct hl_ingest *ing, int code);
+void ingest_reply(struct hl_ingest *ing, struct evhttp_request *req,
+                  int code, const char *body);
+
+/* webhook.c: POST /webhook */
+void ingest_webhook_post(struct hl_ingest *ing, struct evhttp_request *req);
+
+/* enqueue.c: hands a split batch to Redis; takes ownership of `batch`
+ * always (its contents are moved out). Answers `req` itself. */
+void ingest_enqueue(struct hl_ingest *ing, struct evhttp_request *req,
+                    struct hl_batch *batch);
+
+/* enqueue.c: stores a malformed_payload dead letter of the raw body, then
+ * answers 400 (or 503 when Redis cannot take it). Borrows `body`. */
+void ingest_store_malformed(struct hl_ingest *ing, struct evhttp_request *req,
+                            const char *body, size_t len);
+
+/* metrics.c */
+int ingest_metrics_init(struct ingest_metrics *m);
+void ingest_metrics_cleanup(struct ingest_metrics *m);
+
+#endif
