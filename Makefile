@@ -16,7 +16,7 @@ OPT      ?= -O2
 CFLAGS   ?=
 WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wwrite-strings \
             -Wshadow -Wno-unused-parameter
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Icommon -Ibuild \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Icommon -Ibuild -Iworker -Itests/lib \
             $(shell pkg-config --cflags $(PKGS)) $(CFLAGS) -MMD -MP
 LIBS     := $(shell pkg-config --libs $(PKGS)) -levent_pthreads -lm
 
@@ -56,21 +56,32 @@ BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BINS  := $(BENCH_SRC:bench/%.c=bin/bench-%)
 
 PROGS := $(BIN)/hookline-ingest
-ifneq ($(WORKER_OBJ),)
+ifneq ($(wildcard worker/main.c),)
 PROGS += $(BIN)/hookline-worker
 endif
-ifneq ($(CTL_OBJ),)
+ifneq ($(wildcard hookctl/main.c),)
 PROGS += $(BIN)/hookctl
 endif
-ifneq ($(FAKEGRAPH_OBJ),)
+ifneq ($(wildcard tests/fakegraph/main.c),)
 PROGS += $(BIN)/hookline-fakegraph
 endif
 
 .PHONY: all test tests run bench valgrind clean deps
+# keep test objects between builds (they are intermediates of the links)
+.SECONDARY:
 all: $(PROGS)
 
 $(B)/libhl.a: $(COMMON_OBJ)
 	$(Q)ar rcs $@ $^
+
+# Program code minus main(), so unit tests can link a program's pure
+# modules (rules, classify, fault matching). Archives pull only what a
+# test uses.
+$(B)/libworker.a: $(filter-out $(B)/worker/main.o,$(WORKER_OBJ))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libfakegraph.a: $(filter-out $(B)/tests/fakegraph/main.o,$(FAKEGRAPH_OBJ))
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BIN)/hookline-ingest: $(INGEST_OBJ) $(B)/libhl.a
 	@mkdir -p $(dir $@)
@@ -97,9 +108,10 @@ bin/bench-%: $(B)/bench/%.o $(B)/libhl.a
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: $(B)/tests/%.o $(TESTLIB_OBJ) $(B)/libhl.a
+$(B)/tests/%: $(B)/tests/%.o $(TESTLIB_OBJ) $(B)/libworker.a \
+              $(B)/libfakegraph.a $(B)/libhl.a
 	@echo "  LINK  $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lhiredis
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -8,6 +8,10 @@
 
 #include "hl.h"
 
+/* Fields of the conversation hash <prefix>:{n}:conv:<page>:<user>. */
+#define HL_CONV_LAST_TS "last_ts"          /* last processed event ts, ms */
+#define HL_CONV_LAST_USER "last_user_ms"   /* last user message ts, ms */
+
 int hl_keys_queue(const char *prefix, long n, char out[HL_KEY_MAX]);
 int hl_keys_inflight(const char *prefix, long n, char out[HL_KEY_MAX]);
 int hl_keys_lease(const char *prefix, long n, char out[HL_KEY_MAX]);

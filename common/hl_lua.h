@@ -9,6 +9,10 @@
 
 enum hl_script {
     HL_SCRIPT_ENQUEUE = 0,    /* lua/enqueue.lua: dedupe + LPUSH (G2) */
+    HL_SCRIPT_LEASE,          /* lua/lease.lua: acquire/renew/release */
+    HL_SCRIPT_POP,            /* lua/pop.lua: q -> inflight, up to N */
+    HL_SCRIPT_FINISH,         /* lua/finish.lua: conv update + ack */
+    HL_SCRIPT_HANDBACK,       /* lua/handback.lua: inflight -> q */
     HL_SCRIPT_COUNT
 };
 

@@ -53,8 +53,9 @@ struct call {
     void *arg;
     int script;                 /* -1 for plain commands */
     int nkeys, argc;
-    const char **argv;          /* borrowed (scripts only) */
-    const size_t *lens;
+    const char *argv[HL_REDIS_MAX_ARGS]; /* into bytes (scripts only) */
+    size_t lens[HL_REDIS_MAX_ARGS];
+    char *bytes;                /* owned copy of every argument */
     int retried;
 };
 
@@ -155,6 +156,7 @@ static void call_done_cb(redisAsyncContext *ac, void *reply, void *privdata) {
         rep = NULL;
     }
     c->cb(c->r, rep, c->arg);
+    free(c->bytes);
     free(c);
 }
 
@@ -183,6 +185,8 @@ int hl_redis_script(struct hl_redis *r, enum hl_script script, int nkeys,
                     int argc, const char **argv, const size_t *lens,
                     hl_redis_cb *cb, void *arg) {
     struct call *c;
+    size_t total = 0, off = 0;
+    int i;
 
     if (argc > HL_REDIS_MAX_ARGS || nkeys > argc || (int)script < 0 ||
         script >= HL_SCRIPT_COUNT)
@@ -190,17 +194,27 @@ int hl_redis_script(struct hl_redis *r, enum hl_script script, int nkeys,
     if (!hl_redis_ready(r))
         return HL_EAGAIN;
     c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    for (i = 0; i < argc; i++)
+        total += lens[i];
+    if (c == NULL || (c->bytes = malloc(total + 1)) == NULL) {
+        free(c);
         return HL_ENOMEM;
+    }
     c->r = r;
     c->cb = cb;
     c->arg = arg;
     c->script = (int)script;
     c->nkeys = nkeys;
     c->argc = argc;
-    c->argv = argv;
-    c->lens = lens;
+    /* copied so a NOSCRIPT resend never reads the caller's memory */
+    for (i = 0; i < argc; i++) {
+        memcpy(c->bytes + off, argv[i], lens[i]);
+        c->argv[i] = c->bytes + off;
+        c->lens[i] = lens[i];
+        off += lens[i];
+    }
     if (send_call(r, c) != HL_OK) {
+        free(c->bytes);
         free(c);
         return HL_EAGAIN;
     }

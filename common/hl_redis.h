@@ -55,7 +55,7 @@ int hl_redis_command(struct hl_redis *r, hl_redis_cb *cb, void *arg,
 
 /* Runs a script by EVALSHA with `nkeys` keys followed by the other args
  * (argc in all). On NOSCRIPT it resends once as EVAL (which also loads the
- * script). argv/lens are borrowed and must stay valid until cb fires.
+ * script). Every argument is copied before return.
  * Returns like hl_redis_command(). */
 int hl_redis_script(struct hl_redis *r, enum hl_script script, int nkeys,
                     int argc, const char **argv, const size_t *lens,

@@ -1,0 +1,250 @@
+/* consume.c - reliable consumption (G3): envelopes move atomically from a
+ * partition's queue to its in-flight list (pop.lua), are acked only after
+ * their effects are recorded (finish.lua: conversation update + LREM), or
+ * handed back unstarted (handback.lua). A partition just taken first has
+ * its in-flight list recovered: the previous owner's unfinished work.
+ *
+ * Pops are polled per owned partition (blocking pops would stall the one
+ * shared connection): immediately again while there is work, backing off
+ * to POLL_IDLE_MAX_MS when idle. Envelopes held in memory are bounded by
+ * WORKER_MAX_ITEMS. */
+#include "worker.h"
+#include "hl_keys.h"
+#include "hl_log.h"
+#include "hl_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define POLL_IDLE_MAX_MS 20
+#define RECOVER_MAX 10000
+
+static void schedule_poll(struct worker_part *p, long long ms);
+
+static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
+    return p->state == WP_OWNED && !w->draining && !p->pop_pending &&
+           !p->recovering && w->items < WORKER_MAX_ITEMS &&
+           hl_redis_ready(w->redis);
+}
+
+static void add_items(struct hl_worker *w, struct worker_part *p,
+                      redisReply *reply, int redelivered) {
+    size_t i;
+
+    for (i = 0; i < reply->elements; i++) {
+        redisReply *e = reply->element[i];
+        char *raw;
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
+        raw = malloc(e->len + 1);
+        if (raw == NULL) {
+            hl_log(HL_LOG_ERROR, "out_of_memory", HL_KV_S("where", "pop"));
+            continue;     /* it stays in inflight: recovered later */
+        }
+        memcpy(raw, e->str, e->len);
+        raw[e->len] = '\0';
+        /* takes ownership of raw */
+        (void)worker_lane_add(w, raw, e->len, p->n, redelivered);
+    }
+}
+
+static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    struct worker_part *p = arg;
+    struct hl_worker *w = p->w;
+
+    (void)r;
+    p->pop_pending = 0;
+    if (w->stopping)
+        return;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+            hl_log(HL_LOG_WARN, "pop_failed", HL_KV_I("partition", p->n),
+                   HL_KV_S("error", reply->str));
+        schedule_poll(p, POLL_IDLE_MAX_MS);
+        return;
+    }
+    if (p->state == WP_OWNED)
+        add_items(w, p, reply, 0);
+    else
+        hl_log(HL_LOG_WARN, "pop_after_lease_lost",
+               HL_KV_I("partition", p->n),
+               HL_KV_I("left_in_inflight", (long long)reply->elements));
+    if (reply->elements > 0) {
+        p->poll_delay_ms = 0;
+    } else {
+        p->poll_delay_ms = p->poll_delay_ms * 2 + 1;
+        if (p->poll_delay_ms > POLL_IDLE_MAX_MS)
+            p->poll_delay_ms = POLL_IDLE_MAX_MS;
+    }
+    schedule_poll(p, p->poll_delay_ms);
+}
+
+static void poll_now(struct worker_part *p) {
+    struct hl_worker *w = p->w;
+    char max[24];
+    const char *argv[3] = { p->q, p->inflight, max };
+    size_t lens[3];
+    long room = WORKER_MAX_ITEMS - w->items;
+
+    if (!can_pop(w, p))
+        return;
+    snprintf(max, sizeof(max), "%ld",
+             room < WORKER_POP_BATCH ? room : WORKER_POP_BATCH);
+    lens[0] = strlen(p->q);
+    lens[1] = strlen(p->inflight);
+    lens[2] = strlen(max);
+    if (hl_redis_script(w->redis, HL_SCRIPT_POP, 2, 3, argv, lens,
+                        pop_reply_cb, p) == HL_OK)
+        p->pop_pending = 1;
+    else
+        schedule_poll(p, POLL_IDLE_MAX_MS);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    poll_now(arg);
+}
+
+static void schedule_poll(struct worker_part *p, long long ms) {
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    if (p->poll_timer == NULL) {
+        p->poll_timer = evtimer_new(p->w->base, poll_cb, p);
+        if (p->poll_timer == NULL)
+            return;
+    }
+    evtimer_add(p->poll_timer, &tv);
+}
+
+static void recover_reply_cb(struct hl_redis *r, redisReply *reply,
+                             void *arg) {
+    struct worker_part *p = arg;
+    struct hl_worker *w = p->w;
+
+    (void)r;
+    p->recovering = 0;
+    if (w->stopping)
+        return;
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+        p->state == WP_OWNED) {
+        if (reply->elements > 0)
+            hl_log(HL_LOG_INFO, "recovering_inflight",
+                   HL_KV_I("partition", p->n),
+                   HL_KV_I("items", (long long)reply->elements));
+        hl_metric_add(w->m.redeliveries, (double)reply->elements);
+        add_items(w, p, reply, 1);
+    }
+    schedule_poll(p, 0);
+}
+
+void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
+    char lo[24];
+    const char *argv[4] = { "LRANGE", p->inflight, lo, "-1" };
+    size_t lens[4];
+
+    snprintf(lo, sizeof(lo), "%d", -RECOVER_MAX);
+    lens[0] = 6;
+    lens[1] = strlen(p->inflight);
+    lens[2] = strlen(lo);
+    lens[3] = 2;
+    p->poll_delay_ms = 0;
+    if (hl_redis_command(w->redis, recover_reply_cb, p, 4, argv, lens)
+        == HL_OK)
+        p->recovering = 1;
+    else
+        schedule_poll(p, POLL_IDLE_MAX_MS);
+}
+
+void worker_consume_kick(struct hl_worker *w) {
+    long n;
+
+    for (n = 0; n < w->nparts; n++) {
+        struct worker_part *p = &w->parts[n];
+        if (can_pop(w, p) && p->poll_timer != NULL &&
+            !evtimer_pending(p->poll_timer, NULL))
+            schedule_poll(p, 0);
+    }
+}
+
+/* ------------------------------------------------------ ack, handback */
+
+static void ack_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    struct worker_item *it = arg;
+
+    (void)r;
+    it->pending--;
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+        hl_log(HL_LOG_WARN, "ack_failed", HL_KV_S("event", it->env.id),
+               HL_KV_S("error", reply && reply->str ? reply->str
+                                                    : "connection lost"));
+    /* an ack that failed leaves the envelope in inflight: the next owner
+     * replays it and the done keys stop a second send */
+    worker_lane_done(it);
+}
+
+static int user_originated(enum hl_kind k) {
+    return k == HL_KIND_MESSAGE || k == HL_KIND_MESSAGE_EDIT ||
+           k == HL_KIND_POSTBACK || k == HL_KIND_REACTION ||
+           k == HL_KIND_REFERRAL || k == HL_KIND_OPTIN;
+}
+
+int worker_ack(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+    struct worker_part *p = &w->parts[it->part];
+    char conv[HL_KEY_MAX], ts[24], uts[24], ttl[24];
+    const char *argv[8];
+    size_t lens[8];
+    int i, rc;
+
+    rc = hl_keys_conv(w->cfg->prefix, it->part, it->env.page, it->env.user,
+                      conv);
+    if (rc != HL_OK)
+        return rc;
+    snprintf(ts, sizeof(ts), "%lld", it->env.ts);
+    if (user_originated(it->env.kind) && !it->env.standby)
+        snprintf(uts, sizeof(uts), "%lld", it->env.ts);
+    else
+        uts[0] = '\0';
+    snprintf(ttl, sizeof(ttl), "%lld", w->cfg->dedupe_ttl);
+    argv[0] = p->inflight;
+    argv[1] = conv;
+    argv[2] = it->raw;
+    argv[3] = ts;
+    argv[4] = uts;
+    argv[5] = ttl;
+    argv[6] = HL_CONV_LAST_TS;
+    argv[7] = HL_CONV_LAST_USER;
+    for (i = 0; i < 8; i++)
+        lens[i] = i == 2 ? it->raw_len : strlen(argv[i]);
+    rc = hl_redis_script(w->redis, HL_SCRIPT_FINISH, 2, 8, argv, lens,
+                         ack_reply_cb, it);
+    if (rc == HL_OK)
+        it->pending++;
+    return rc;
+}
+
+static void handback_reply_cb(struct hl_redis *r, redisReply *reply,
+                              void *arg) {
+    struct worker_item *it = arg;
+
+    (void)r;
+    (void)reply;
+    it->pending--;
+    if (it->abandoned && it->pending == 0)
+        worker_item_free(it);
+}
+
+int worker_handback(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+    struct worker_part *p = &w->parts[it->part];
+    const char *argv[3] = { p->inflight, p->q, it->raw };
+    size_t lens[3] = { strlen(p->inflight), strlen(p->q), it->raw_len };
+    int rc;
+
+    rc = hl_redis_script(w->redis, HL_SCRIPT_HANDBACK, 2, 3, argv, lens,
+                         handback_reply_cb, it);
+    if (rc == HL_OK)
+        it->pending++;
+    return rc;
+}

@@ -1,0 +1,265 @@
+/* lane.c - the reorder window and per-conversation lanes (G4).
+ *
+ * Every popped envelope goes into its conversation's lane, kept in (ts,
+ * event id) order. The lane's head runs once its own window has passed
+ * (now >= rx + HOOKLINE_REORDER_MS) and nothing else of the lane is
+ * running. Since the head is the smallest ts present, an event that
+ * reaches ingest within the window of another is always seen before that
+ * other runs, so events within the window run in timestamp order. Lanes
+ * run in parallel; one lane runs one event at a time. */
+#include "worker.h"
+#include "hl_log.h"
+#include "hl_partition.h"
+#include "hl_time.h"
+
+#include <string.h>
+
+#define NBUCKETS 4096
+
+int worker_lanes_init(struct hl_worker *w) {
+    w->nbuckets = NBUCKETS;
+    w->lanes = calloc(w->nbuckets, sizeof(*w->lanes));
+    return w->lanes ? HL_OK : HL_ENOMEM;
+}
+
+static size_t bucket_of(const struct hl_worker *w, const char *key) {
+    return (size_t)(hl_partition_fnv1a64(HL_FNV_OFFSET, key, strlen(key)) %
+                    w->nbuckets);
+}
+
+static void lane_free(struct worker_lane *l) {
+    if (l->timer != NULL)
+        event_free(l->timer);
+    free(l->key);
+    free(l);
+}
+
+/* Unlinks and frees an empty, idle lane. */
+static void lane_maybe_drop(struct worker_lane *l) {
+    struct hl_worker *w = l->w;
+    struct worker_lane **pp;
+
+    if (l->head != NULL || l->running != NULL)
+        return;
+    pp = &w->lanes[bucket_of(w, l->key)];
+    while (*pp != NULL && *pp != l)
+        pp = &(*pp)->hnext;
+    if (*pp == l)
+        *pp = l->hnext;
+    lane_free(l);
+}
+
+static void lane_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+static struct worker_lane *lane_get(struct hl_worker *w, const char *page,
+                                    const char *user, long part) {
+    size_t plen = strlen(page), ulen = strlen(user);
+    char *key = malloc(plen + ulen + 2);
+    struct worker_lane *l;
+    size_t b;
+
+    if (key == NULL)
+        return NULL;
+    memcpy(key, page, plen);
+    key[plen] = '\n';              /* cannot occur inside an id */
+    memcpy(key + plen + 1, user, ulen + 1);
+    b = bucket_of(w, key);
+    for (l = w->lanes[b]; l != NULL; l = l->hnext) {
+        if (strcmp(l->key, key) == 0) {
+            free(key);
+            return l;
+        }
+    }
+    l = calloc(1, sizeof(*l));
+    if (l == NULL) {
+        free(key);
+        return NULL;
+    }
+    l->key = key;
+    l->part = part;
+    l->w = w;
+    l->timer = evtimer_new(w->base, lane_timer_cb, l);
+    if (l->timer == NULL) {
+        lane_free(l);
+        return NULL;
+    }
+    l->hnext = w->lanes[b];
+    w->lanes[b] = l;
+    return l;
+}
+
+static int before(const struct worker_item *a, const struct worker_item *b) {
+    if (a->env.ts != b->env.ts)
+        return a->env.ts < b->env.ts;
+    return strcmp(a->env.id, b->env.id) < 0;
+}
+
+static int same(const struct worker_item *a, const struct worker_item *b) {
+    return a != NULL && a->raw_len == b->raw_len &&
+           memcmp(a->raw, b->raw, a->raw_len) == 0;
+}
+
+/* Runs the head when its window has passed, else arms the lane timer. */
+static void lane_kick(struct worker_lane *l) {
+    struct hl_worker *w = l->w;
+    struct worker_item *it = l->head;
+    long long due, now;
+
+    if (l->running != NULL || it == NULL || w->stopping)
+        return;
+    due = it->env.rx + w->cfg->reorder_ms;
+    now = hl_time_now_ms();
+    if (!it->redelivered && w->cfg->reorder_ms > 0 && now < due) {
+        struct timeval tv = { (due - now) / 1000, ((due - now) % 1000) * 1000 };
+        evtimer_add(l->timer, &tv);
+        return;
+    }
+    l->head = it->next;
+    it->next = NULL;
+    l->running = it;
+    worker_item_start(it);
+}
+
+static void lane_timer_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    lane_kick(arg);
+}
+
+int worker_lane_add(struct hl_worker *w, char *raw, size_t len, long part,
+                    int redelivered) {
+    struct worker_item *it = calloc(1, sizeof(*it));
+    struct worker_item **pp;
+    struct worker_lane *l;
+
+    if (it == NULL) {
+        free(raw);
+        return HL_ENOMEM;
+    }
+    it->w = w;
+    it->raw = raw;
+    it->raw_len = len;
+    it->part = part;
+    it->redelivered = redelivered;
+    if (hl_envelope_parse(raw, len, &it->env) != HL_OK) {
+        /* not ours to understand: dead-letter it so nothing is lost */
+        hl_log(HL_LOG_ERROR, "bad_envelope", HL_KV_I("partition", part),
+               HL_KV_I("bytes", (long long)len));
+        w->items++;
+        w->parts[part].items++;
+        worker_item_start(it);   /* process.c dead-letters it */
+        return HL_EINVAL;
+    }
+    l = lane_get(w, it->env.page, it->env.user, part);
+    if (l == NULL) {
+        worker_item_free(it);
+        return HL_ENOMEM;
+    }
+    /* recovered twice (e.g. a lease lost and taken back): run it once */
+    for (pp = &l->head; *pp != NULL; pp = &(*pp)->next) {
+        if (same(*pp, it))
+            break;
+    }
+    if (*pp != NULL || same(l->running, it)) {
+        worker_item_free(it);
+        return HL_OK;
+    }
+    for (pp = &l->head; *pp != NULL && !before(it, *pp); pp = &(*pp)->next)
+        ;
+    it->next = *pp;
+    *pp = it;
+    it->lane = l;
+    w->items++;
+    w->parts[part].items++;
+    if (l->head == it)
+        evtimer_del(l->timer);
+    lane_kick(l);
+    return HL_OK;
+}
+
+/* The running item of a lane finished (acked, dead-lettered or given
+ * up): free it and start the next. Items without a lane (bad envelopes)
+ * are just freed. */
+void worker_lane_done(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+    struct worker_lane *l = it->lane;
+
+    if (it->pending > 0) {
+        it->abandoned = 1;
+        return;
+    }
+    w->items--;
+    w->parts[it->part].items--;
+    if (l != NULL && l->running == it)
+        l->running = NULL;
+    worker_item_free(it);
+    if (l != NULL) {
+        lane_kick(l);
+        lane_maybe_drop(l);
+    }
+    worker_consume_kick(w);
+    worker_maybe_exit(w);
+}
+
+/* Drops the queued (not running) items of a partition: handed back to
+ * the queue (giving a partition up, draining) or simply forgotten (lease
+ * lost: they stay in Redis's inflight for the next owner). */
+void worker_lanes_drop_part(struct hl_worker *w, long part, int handback) {
+    size_t b;
+
+    for (b = 0; b < w->nbuckets; b++) {
+        struct worker_lane *l = w->lanes[b];
+        while (l != NULL) {
+            struct worker_lane *next = l->hnext;
+            if (l->part == part || part < 0) {
+                while (l->head != NULL) {
+                    struct worker_item *it = l->head;
+                    l->head = it->next;
+                    it->next = NULL;
+                    it->lane = NULL;
+                    w->items--;
+                    w->parts[it->part].items--;
+                    if (handback && worker_handback(it) == HL_OK)
+                        it->abandoned = 1;  /* freed by its callback */
+                    else
+                        worker_item_free(it);
+                }
+                evtimer_del(l->timer);
+                lane_maybe_drop(l);
+            }
+            l = next;
+        }
+    }
+}
+
+long worker_lanes_running(const struct hl_worker *w) {
+    long n = 0;
+    size_t b;
+
+    for (b = 0; b < w->nbuckets; b++) {
+        const struct worker_lane *l;
+        for (l = w->lanes[b]; l != NULL; l = l->hnext)
+            n += l->running != NULL;
+    }
+    return n;
+}
+
+void worker_lanes_cleanup(struct hl_worker *w) {
+    size_t b;
+
+    for (b = 0; w->lanes != NULL && b < w->nbuckets; b++) {
+        while (w->lanes[b] != NULL) {
+            struct worker_lane *l = w->lanes[b];
+            w->lanes[b] = l->hnext;
+            while (l->head != NULL) {
+                struct worker_item *it = l->head;
+                l->head = it->next;
+                worker_item_free(it);
+            }
+            if (l->running != NULL)
+                worker_item_free(l->running);
+            lane_free(l);
+        }
+    }
+    HL_FREE(w->lanes);
+}

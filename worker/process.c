@@ -1,0 +1,592 @@
+/* process.c - running one event: read what is already done, run the
+ * matched rule's actions in order, each recorded in a done key before the
+ * next (G5), retry transient failures in place (the lane waits), pause a
+ * rate-limited page, dead-letter what fails for good, then ack (G3).
+ *
+ * One step at a time per item: at most one Redis or curl callback is
+ * pending for an item, except at READING (two pipelined reads). */
+#include "worker.h"
+#include "hl_dlq.h"
+#include "hl_hmac.h"
+#include "hl_json.h"
+#include "hl_keys.h"
+#include "hl_log.h"
+#include "hl_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define WINDOW_MS (24LL * 3600 * 1000)   /* Messenger's 24 h window */
+#define RETRY_BASE_MS 200
+#define RETRY_CAP_MS 30000
+#define FWD_SUB_BASE 1000   /* done index of forward i's message j:
+                             * (i + 1) * FWD_SUB_BASE + j */
+#define FWD_MAX_MSGS 10
+#define URL_MAX 1024
+#define AUTH_MAX 2048
+
+enum ev_result { ER_PROCESSED = 0, ER_NO_RULE, ER_SILENT, ER_DEAD };
+
+static void act(struct worker_item *it);
+static void dead_letter(struct worker_item *it, enum hl_dlq_reason why);
+
+void worker_item_free(struct worker_item *it) {
+    if (it == NULL)
+        return;
+    if (it->timer != NULL)
+        event_free(it->timer);
+    json_object_put(it->fwd_msgs);
+    hl_envelope_cleanup(&it->env);
+    free(it->done);
+    free(it->raw);
+    free(it);
+}
+
+/* A callback fired: 1 when the item must not go on (shutdown, or it was
+ * detached and this was its last callback, which then freed it). */
+static int callback_gone(struct worker_item *it) {
+    it->pending--;
+    if (it->w->stopping || it->abandoned) {
+        if (it->abandoned && it->pending == 0)
+            worker_item_free(it);
+        return 1;
+    }
+    return 0;
+}
+
+static void count(struct worker_item *it, enum ev_result r) {
+    enum hl_kind k = it->env.root ? it->env.kind : HL_KIND_OTHER;
+
+    hl_metric_add(it->w->m.events[k][r], 1);
+}
+
+static void finish(struct worker_item *it) {
+    it->state = WI_FINISHING;
+    if (worker_ack(it) != HL_OK) {
+        hl_log(HL_LOG_WARN, "ack_not_sent", HL_KV_S("event", it->env.id));
+        worker_lane_done(it);
+    }
+}
+
+static void later(struct worker_item *it, long long ms) {
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    evtimer_add(it->timer, &tv);
+}
+
+/* ------------------------------------------------------------ reading */
+
+static size_t done_index(size_t action, size_t sub, int is_sub) {
+    return is_sub ? (action + 1) * FWD_SUB_BASE + sub : action;
+}
+
+static void read_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    struct worker_item *it = arg;
+    size_t i;
+
+    (void)r;
+    if (callback_gone(it))
+        return;
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i < reply->elements && i < it->ndone; i++)
+            it->done[i] = reply->element[i]->type == REDIS_REPLY_STRING;
+    } else if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+        long long v = 0;
+        if (hl_parse_int64(reply->str, &v) == HL_OK)
+            it->last_user_ms = v;
+    } else if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        /* cannot know what is done: leave it for a retry of the lane */
+        it->attempts++;
+    }
+    if (it->pending > 0)
+        return;
+    it->state = WI_ACTING;
+    act(it);
+}
+
+static int start_reads(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+    const char *argv[2 + 64];
+    size_t lens[2 + 64];
+    char keys[64][HL_KEY_MAX];
+    char conv[HL_KEY_MAX];
+    size_t i;
+
+    if (it->ndone > 64)
+        return HL_ETOOBIG;
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (i = 0; i < it->ndone; i++) {
+        if (hl_keys_done(w->cfg->prefix, it->part, it->env.id, (int)i,
+                         keys[i]) != HL_OK)
+            return HL_ETOOBIG;
+        argv[1 + i] = keys[i];
+        lens[1 + i] = strlen(keys[i]);
+    }
+    if (hl_redis_command(w->redis, read_reply_cb, it, 1 + (int)it->ndone,
+                         argv, lens) != HL_OK)
+        return HL_EAGAIN;
+    it->pending++;
+    if (hl_keys_conv(w->cfg->prefix, it->part, it->env.page, it->env.user,
+                     conv) != HL_OK)
+        return HL_ETOOBIG;
+    argv[0] = "HGET";
+    argv[1] = conv;
+    argv[2] = HL_CONV_LAST_USER;
+    lens[0] = 4;
+    lens[1] = strlen(conv);
+    lens[2] = strlen(HL_CONV_LAST_USER);
+    if (hl_redis_command(w->redis, read_reply_cb, it, 3, argv, lens) != HL_OK)
+        return HL_EAGAIN;
+    it->pending++;
+    return HL_OK;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg) {
+    struct worker_item *it = arg;
+
+    (void)fd;
+    (void)what;
+    if (it->state == WI_READING) {
+        if (start_reads(it) != HL_OK && it->pending == 0)
+            later(it, RETRY_BASE_MS);
+        return;
+    }
+    act(it);
+}
+
+void worker_item_start(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+
+    it->timer = evtimer_new(w->base, timer_cb, it);
+    if (it->env.root == NULL) {
+        if (it->timer == NULL) {
+            worker_lane_done(it);
+            return;
+        }
+        dead_letter(it, HL_DLQ_MALFORMED_EVENT);
+        return;
+    }
+    hl_metric_observe(w->m.queue_lag,
+                      (double)(hl_time_now_ms() - it->env.rx) / 1000.0);
+    it->rule = worker_rules_match(w->rules, &it->env);
+    if (it->rule == NULL) {
+        count(it, worker_rules_silent(&it->env) ? ER_SILENT : ER_NO_RULE);
+        finish(it);
+        return;
+    }
+    it->ndone = it->rule->n_actions;
+    it->done = calloc(it->ndone, sizeof(*it->done));
+    if (it->timer == NULL || it->done == NULL) {
+        hl_log(HL_LOG_ERROR, "out_of_memory", HL_KV_S("where", "item"));
+        worker_lane_done(it);     /* stays in inflight for a replay */
+        return;
+    }
+    it->state = WI_READING;
+    if (start_reads(it) != HL_OK && it->pending == 0)
+        later(it, RETRY_BASE_MS);
+}
+
+/* ------------------------------------------------------- dead letters */
+
+static void dlq_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    struct worker_item *it = arg;
+
+    (void)r;
+    if (callback_gone(it))
+        return;
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        /* not stored: keep it in flight and try again */
+        later(it, RETRY_BASE_MS);
+        return;
+    }
+    finish(it);
+}
+
+static void dead_letter(struct worker_item *it, enum hl_dlq_reason why) {
+    struct hl_worker *w = it->w;
+    struct hl_dlq_error e;
+    struct hl_dlq_entry d;
+    const char *argv[3];
+    size_t lens[3];
+    char *out = NULL;
+    size_t outlen = 0;
+    int rc;
+
+    memset(&d, 0, sizeof(d));
+    memset(&e, 0, sizeof(e));
+    e.http = it->last_error.http;
+    e.code = it->last_error.code;
+    e.subcode = it->last_error.subcode;
+    e.message = it->last_error.message[0] ? it->last_error.message : NULL;
+    e.fbtrace_id = it->last_error.fbtrace_id[0] ? it->last_error.fbtrace_id
+                                                : NULL;
+    d.reason = why;
+    d.worker_stage = 1;
+    d.error = &e;
+    d.attempts = it->attempts;
+    d.failed = hl_time_now_ms();
+    d.first_failed = it->first_failed_ms ? it->first_failed_ms : d.failed;
+    d.worker = w->id;
+    if (it->env.root != NULL) {
+        d.envelope = it->raw;
+        d.envelope_len = it->raw_len;
+    } else {
+        d.raw = it->raw;
+        d.raw_len = it->raw_len;
+    }
+    rc = hl_dlq_build(&d, &out, &outlen);
+    if (rc != HL_OK) {
+        hl_log(HL_LOG_ERROR, "dead_letter_build_failed",
+               HL_KV_S("error", hl_strerror(rc)));
+        worker_lane_done(it);    /* stays in inflight */
+        return;
+    }
+    hl_log(HL_LOG_WARN, "dead_letter", HL_KV_S("reason",
+           hl_dlq_reason_name(why)), HL_KV_S("event", it->env.id),
+           HL_KV_I("attempts", it->attempts), HL_KV_I("http", e.http),
+           HL_KV_I("code", e.code), HL_KV_I("subcode", e.subcode));
+    hl_metric_add(w->m.dlq[why], 1);
+    count(it, ER_DEAD);
+    it->state = WI_FINISHING;
+    argv[0] = "LPUSH";
+    argv[1] = w->dlq_key;
+    argv[2] = out;
+    lens[0] = 5;
+    lens[1] = strlen(w->dlq_key);
+    lens[2] = outlen;
+    rc = hl_redis_command(w->redis, dlq_reply_cb, it, 3, argv, lens);
+    free(out);
+    if (rc == HL_OK)
+        it->pending++;
+    else
+        worker_lane_done(it);
+}
+
+/* --------------------------------------------------------- recording */
+
+static void recorded_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    struct worker_item *it = arg;
+
+    (void)r;
+    if (callback_gone(it))
+        return;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        /* the send happened; without the record a replay may repeat it:
+         * keep trying to record before going on */
+        later(it, RETRY_BASE_MS);
+        return;
+    }
+    act(it);
+}
+
+/* Records done index `idx` (SET done key EX ttl), then continues. */
+static int record_done(struct worker_item *it, size_t idx) {
+    struct hl_worker *w = it->w;
+    char key[HL_KEY_MAX], ttl[24];
+    const char *argv[5] = { "SET", key, "1", "EX", ttl };
+    size_t lens[5];
+
+    if (hl_keys_done(w->cfg->prefix, it->part, it->env.id, (int)idx, key)
+        != HL_OK)
+        return HL_ETOOBIG;
+    snprintf(ttl, sizeof(ttl), "%lld", w->cfg->dedupe_ttl);
+    lens[0] = 3;
+    lens[1] = strlen(key);
+    lens[2] = 1;
+    lens[3] = 2;
+    lens[4] = strlen(ttl);
+    if (hl_redis_command(w->redis, recorded_cb, it, 5, argv, lens) != HL_OK)
+        return HL_EAGAIN;
+    it->pending++;
+    return HL_OK;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void after_failure(struct worker_item *it, enum worker_outcome o,
+                          struct worker_page *pg) {
+    struct hl_worker *w = it->w;
+
+    if (it->first_failed_ms == 0)
+        it->first_failed_ms = hl_time_now_ms();
+    switch (o) {
+    case WO_TRANSIENT:
+        it->attempts++;
+        if (it->attempts >= w->cfg->max_attempts) {
+            dead_letter(it, it->rule->actions[it->action].type == WA_FORWARD
+                                ? HL_DLQ_FORWARD_FAILED
+                                : HL_DLQ_SEND_EXHAUSTED);
+            return;
+        }
+        hl_metric_add(w->m.retries, 1);
+        later(it, hl_time_backoff_ms(it->attempts, RETRY_BASE_MS,
+                                     RETRY_CAP_MS, (uint32_t)random()));
+        return;
+    case WO_RATE_LIMITED:
+        hl_metric_add(w->m.retries, 1);
+        if (pg != NULL)
+            worker_page_pause(w, pg, o);
+        act(it);    /* waits for the pause */
+        return;
+    case WO_TOKEN_INVALID:
+    case WO_PAGE_BLOCKED:
+        if (pg != NULL)
+            worker_page_pause(w, pg, o);
+        dead_letter(it, o == WO_TOKEN_INVALID ? HL_DLQ_TOKEN_INVALID
+                                              : HL_DLQ_PAGE_BLOCKED);
+        return;
+    case WO_OUTSIDE_WINDOW:
+        dead_letter(it, HL_DLQ_OUTSIDE_WINDOW);
+        return;
+    default:
+        dead_letter(it, it->rule->actions[it->action].type == WA_FORWARD
+                            ? HL_DLQ_FORWARD_FAILED : HL_DLQ_SEND_PERMANENT);
+        return;
+    }
+}
+
+static void sent_cb(void *arg, int status, const char *body, size_t len,
+                    const char *error) {
+    struct worker_item *it = arg;
+    struct hl_worker *w = it->w;
+    struct worker_page *pg;
+    enum worker_outcome o;
+    size_t idx;
+
+    if (callback_gone(it))
+        return;
+    o = worker_classify(status, body, len, &it->last_error);
+    if (status == 0 && error != NULL)
+        snprintf(it->last_error.message, sizeof(it->last_error.message),
+                 "%s", error);
+    hl_metric_add(w->m.sends[o], 1);
+    pg = worker_page_find(w, it->env.page);
+    if (o != WO_OK) {
+        hl_log(HL_LOG_WARN, "send_failed", HL_KV_S("event", it->env.id),
+               HL_KV_S("outcome", worker_outcome_name(o)),
+               HL_KV_I("http", status), HL_KV_I("code", it->last_error.code),
+               HL_KV_I("subcode", it->last_error.subcode),
+               HL_KV_S("error", it->last_error.message));
+        after_failure(it, o, pg);
+        return;
+    }
+    if (pg != NULL)
+        pg->pause_level = 0;
+    if (!it->replied) {
+        it->replied = 1;
+        hl_metric_observe(w->m.first_reply,
+                          (double)(hl_time_now_ms() - it->env.rx) / 1000.0);
+    }
+    idx = it->fwd_msgs ? done_index(it->action, it->fwd_next, 1)
+                       : done_index(it->action, 0, 0);
+    if (it->fwd_msgs)
+        it->fwd_next++;
+    else
+        it->done[it->action] = 1;
+    if (record_done(it, idx) != HL_OK)
+        later(it, RETRY_BASE_MS);    /* act() sends nothing twice: the
+                                      * flag above is already set */
+}
+
+static int send_graph(struct worker_item *it, struct worker_page *pg,
+                      const char *endpoint, const char *body, size_t len) {
+    struct hl_worker *w = it->w;
+    char url[URL_MAX], auth[AUTH_MAX];
+    const char *hdrs[2] = { auth, "Content-Type: application/json" };
+    int n, rc;
+
+    n = snprintf(url, sizeof(url), "%s/%s/%s/%s", w->cfg->graph_api_base,
+                 w->cfg->graph_api_version, it->env.page, endpoint);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return HL_ETOOBIG;
+    /* the token travels in a header, never in the URL */
+    n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+                 (const char *)pg->token.buf);
+    if (n < 0 || (size_t)n >= sizeof(auth))
+        return HL_ETOOBIG;
+    rc = worker_http_post(w->http, url, hdrs, 2, body, len,
+                          WORKER_SEND_TIMEOUT_MS, sent_cb, it);
+    memset(auth, 0, sizeof(auth));
+    if (rc == HL_OK)
+        it->pending++;
+    return rc;
+}
+
+/* ------------------------------------------------------------ forward */
+
+static void forwarded_cb(void *arg, int status, const char *body, size_t len,
+                         const char *error) {
+    struct worker_item *it = arg;
+    json_object *root = NULL, *msgs = NULL;
+
+    if (callback_gone(it))
+        return;
+    if (status < 200 || status >= 300 ||
+        hl_json_parse(body ? body : "", len, HL_JSON_DEPTH, &root) != HL_OK) {
+        memset(&it->last_error, 0, sizeof(it->last_error));
+        it->last_error.http = status;
+        snprintf(it->last_error.message, sizeof(it->last_error.message),
+                 "forward: %s", error ? error : status ? "bad answer"
+                                                       : "no answer");
+        hl_log(HL_LOG_WARN, "forward_failed", HL_KV_S("event", it->env.id),
+               HL_KV_I("http", status));
+        json_object_put(root);
+        after_failure(it, status == 0 || status >= 500 ? WO_TRANSIENT
+                                                       : WO_PERMANENT, NULL);
+        return;
+    }
+    /* {"messages":[msg...]} ; a bare array of messages is accepted too */
+    if (json_object_is_type(root, json_type_array))
+        msgs = json_object_get(root);
+    else if (json_object_object_get_ex(root, "messages", &msgs) &&
+             json_object_is_type(msgs, json_type_array))
+        msgs = json_object_get(msgs);
+    else
+        msgs = json_object_new_array();
+    json_object_put(root);
+    it->fwd_msgs = msgs;
+    it->fwd_next = 0;
+    act(it);
+}
+
+static int send_forward(struct worker_item *it,
+                        const struct worker_action *a) {
+    struct hl_worker *w = it->w;
+    char sig[HL_SIG_LEN + 1];
+    char hdr[HL_SIG_LEN + 40];
+    const char *hdrs[2] = { "Content-Type: application/json", hdr };
+    size_t nh = 1;
+    int rc;
+
+    if (w->cfg->n_app_secrets > 0) {
+        const struct hl_secret *s = &w->cfg->app_secrets[0];
+        if (hl_hmac_sign(s->buf, s->len, it->raw, it->raw_len, sig) != HL_OK)
+            return HL_ERR;
+        snprintf(hdr, sizeof(hdr), "X-Hookline-Signature-256: %s", sig);
+        nh = 2;
+    }
+    rc = worker_http_post(w->http, a->url, hdrs, nh, it->raw, it->raw_len,
+                          WORKER_SEND_TIMEOUT_MS, forwarded_cb, it);
+    if (rc == HL_OK)
+        it->pending++;
+    return rc;
+}
+
+/* ------------------------------------------------------------- acting */
+
+static int user_originated(enum hl_kind k) {
+    return k == HL_KIND_MESSAGE || k == HL_KIND_MESSAGE_EDIT ||
+           k == HL_KIND_POSTBACK || k == HL_KIND_REACTION ||
+           k == HL_KIND_REFERRAL || k == HL_KIND_OPTIN;
+}
+
+/* Decides RESPONSE (NULL tag) or the rule's tag. Returns HL_OK, or
+ * HL_EINVAL when outside the window without a tag (dead-lettered). */
+static int window_tag(struct worker_item *it, const char *tag,
+                      const char **out) {
+    long long last = it->last_user_ms;
+
+    if (user_originated(it->env.kind) && it->env.ts > last)
+        last = it->env.ts;
+    *out = NULL;
+    if (hl_time_now_ms() - last <= WINDOW_MS)
+        return HL_OK;
+    if (tag == NULL) {
+        memset(&it->last_error, 0, sizeof(it->last_error));
+        snprintf(it->last_error.message, sizeof(it->last_error.message),
+                 "last user message over 24 h ago and the rule has no tag");
+        return HL_EINVAL;
+    }
+    *out = tag;
+    return HL_OK;
+}
+
+/* Sends the next forward message not yet done; 1 when one went out. */
+static int forward_next(struct worker_item *it, struct worker_page *pg,
+                        const struct worker_action *a, int *rc) {
+    size_t n = json_object_array_length(it->fwd_msgs);
+    const char *tag = NULL;
+    char *body = NULL;
+    size_t len = 0;
+
+    if (it->fwd_next >= n || it->fwd_next >= FWD_MAX_MSGS)
+        return 0;
+    if (window_tag(it, a->tag, &tag) != HL_OK) {
+        dead_letter(it, HL_DLQ_OUTSIDE_WINDOW);
+        *rc = HL_OK;
+        return 1;
+    }
+    *rc = worker_rules_message_body(&it->env, tag,
+        json_object_array_get_idx(it->fwd_msgs, it->fwd_next), &body, &len);
+    if (*rc == HL_OK)
+        *rc = send_graph(it, pg, "messages", body, len);
+    free(body);
+    return 1;
+}
+
+static int run_action(struct worker_item *it, struct worker_page *pg,
+                      const struct worker_action *a) {
+    const char *tag = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (a->type == WA_FORWARD) {
+        if (it->fwd_msgs == NULL)
+            return send_forward(it, a);
+        if (forward_next(it, pg, a, &rc))
+            return rc;
+        /* every message of the forward sent: the forward itself is done */
+        json_object_put(it->fwd_msgs);
+        it->fwd_msgs = NULL;
+        it->done[it->action] = 1;
+        return record_done(it, it->action);
+    }
+    if (a->type == WA_REPLY && window_tag(it, a->tag, &tag) != HL_OK) {
+        dead_letter(it, HL_DLQ_OUTSIDE_WINDOW);
+        return HL_OK;
+    }
+    rc = worker_rules_body(a, &it->env, tag, &body, &len);
+    if (rc == HL_OK)
+        rc = send_graph(it, pg, worker_rules_endpoint(a), body, len);
+    free(body);
+    return rc;
+}
+
+/* Runs the next action not yet done, or acks when none is left. */
+static void act(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+    struct worker_page *pg;
+    long long now;
+    int rc;
+
+    while (it->action < it->ndone && it->done[it->action])
+        it->action++;
+    if (it->action >= it->ndone) {
+        count(it, ER_PROCESSED);
+        finish(it);
+        return;
+    }
+    pg = worker_page_find(w, it->env.page);
+    if (pg == NULL) {
+        memset(&it->last_error, 0, sizeof(it->last_error));
+        snprintf(it->last_error.message, sizeof(it->last_error.message),
+                 "no access token configured for this page");
+        dead_letter(it, HL_DLQ_TOKEN_INVALID);
+        return;
+    }
+    now = hl_time_mono_ms();
+    if (pg->paused_until_ms > now) {
+        later(it, pg->paused_until_ms - now);
+        return;
+    }
+    rc = run_action(it, pg, &it->rule->actions[it->action]);
+    if (rc == HL_EAGAIN) {
+        later(it, 10);          /* too many sends in flight: wait a bit */
+    } else if (rc != HL_OK) {
+        hl_log(HL_LOG_ERROR, "action_failed", HL_KV_S("event", it->env.id),
+               HL_KV_S("error", hl_strerror(rc)));
+        after_failure(it, WO_TRANSIENT, pg);
+    }
+}

@@ -1,0 +1,193 @@
+/* worker.h - hookline-worker's program context and its units of work.
+ *
+ * One libevent loop: one hiredis async connection (non-blocking commands
+ * and scripts only), libcurl multi for the Send API, an optional evhttp
+ * port for /metrics. Partitions are owned by lease; popped envelopes wait
+ * in their conversation lane until their reorder window has passed, then
+ * run one at a time per lane.
+ *
+ * Item states (one transition function each, in process.c):
+ *   QUEUED   in a lane, waiting for its window and its turn
+ *   READING  done keys and conversation hash being read
+ *   ACTING   running action `action` (a send in flight or a retry timer)
+ *   FINISHING the ack script (conv update + LREM) or a DLQ write in flight
+ * Partition states (lease.c): FREE, OWNED, RELEASING. */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include "hl.h"
+#include "hl_cfg.h"
+#include "hl_dlq.h"
+#include "hl_envelope.h"
+#include "hl_metrics.h"
+#include "hl_redis.h"
+#include "hl_secret.h"
+#include "classify.h"
+#include "rules.h"
+#include "send.h"
+
+#define WORKER_ID_MAX 96
+#define WORKER_POP_BATCH 64          /* envelopes per pop call */
+#define WORKER_MAX_ITEMS 2000        /* envelopes held in memory at once */
+#define WORKER_MAX_SENDS 256         /* Send API calls in flight */
+#define WORKER_SEND_TIMEOUT_MS 10000
+#define WORKER_DRAIN_MS 8000         /* SIGTERM: exit within 10 s */
+
+enum worker_part_state { WP_FREE = 0, WP_OWNED, WP_RELEASING };
+
+struct worker_part {
+    long n;
+    enum worker_part_state state;
+    char q[HL_KEY_MAX];
+    char inflight[HL_KEY_MAX];
+    char lease[HL_KEY_MAX];
+    int lease_call;                  /* a lease script call is pending */
+    long long renewed_ms;            /* monotonic time of the last renew */
+    int pop_pending;                 /* a pop call is pending */
+    int recovering;                  /* LRANGE of inflight pending */
+    long long poll_delay_ms;         /* adaptive idle poll interval */
+    struct event *poll_timer;        /* owned */
+    long items;                      /* envelopes of it held in memory */
+    struct hl_worker *w;
+};
+
+enum worker_item_state { WI_QUEUED = 0, WI_READING, WI_ACTING, WI_FINISHING };
+
+struct worker_lane;
+
+struct worker_item {
+    struct hl_worker *w;
+    struct worker_lane *lane;
+    enum worker_item_state state;
+    char *raw;                       /* owned: envelope bytes (for LREM) */
+    size_t raw_len;
+    struct hl_envelope env;          /* owned: parsed raw */
+    long part;
+    int redelivered;                 /* recovered from inflight */
+    const struct worker_rule *rule;  /* borrowed from w->rules */
+    size_t action;                   /* index of the running action */
+    json_object *fwd_msgs;           /* owned: forward's answer messages */
+    size_t fwd_next;                 /* next forward message to send */
+    int *done;                       /* owned: done flags per done index */
+    size_t ndone;
+    long long last_user_ms;          /* from the conversation hash */
+    int attempts;                    /* send failures of this event */
+    long long first_failed_ms;
+    struct event *timer;             /* owned: retry / page pause wait */
+    int pending;                     /* Redis or curl callbacks awaited */
+    int abandoned;                   /* free once pending reaches 0 */
+    int replied;                     /* a reply went out (first reply) */
+    struct worker_graph_error last_error;
+    enum worker_outcome last_outcome;
+    struct worker_item *next;        /* in its lane, ts order */
+};
+
+struct worker_lane {
+    char *key;                       /* owned: "page\nuser" */
+    long part;
+    struct worker_item *head;        /* queued items, (ts, id) order */
+    struct worker_item *running;
+    struct event *timer;             /* owned: head's window */
+    struct worker_lane *hnext;       /* hash chain */
+    struct hl_worker *w;
+};
+
+struct worker_page {
+    char *id;                        /* owned */
+    struct hl_secret token;
+    long long paused_until_ms;       /* monotonic; 0 when not paused */
+    int pause_level;                 /* grows the pause on repeats */
+};
+
+struct worker_metrics {
+    struct hl_metrics *reg;
+    struct hl_metric *events[HL_KIND_COUNT][4]; /* processed, no_rule,
+                                                   silent, dead_lettered */
+    struct hl_metric *sends[7];      /* by enum worker_outcome */
+    struct hl_metric *retries;
+    struct hl_metric *dlq[HL_DLQ_REASON_COUNT];
+    struct hl_metric *redeliveries;
+    struct hl_metric *queue_lag;     /* rx -> start, seconds */
+    struct hl_metric *first_reply;   /* rx -> first reply sent, seconds */
+    struct hl_metric *owned;         /* gauge */
+    struct hl_metric *in_memory;     /* gauge */
+};
+
+struct hl_worker {
+    struct event_base *base;          /* owned */
+    const struct hl_cfg *cfg;         /* borrowed */
+    struct hl_redis *redis;           /* owned */
+    struct worker_http *http;         /* owned */
+    struct worker_rules *rules;       /* owned */
+    struct worker_page *pages;        /* owned */
+    size_t npages;
+    struct worker_metrics m;
+    struct evhttp *mhttp;             /* owned: metrics port, or NULL */
+    char id[WORKER_ID_MAX];
+    char workers_key[HL_KEY_MAX];
+    char dlq_key[HL_KEY_MAX];
+    struct worker_part *parts;        /* owned, cfg->partitions of them */
+    long nparts;
+    long owned;
+    long live;                        /* live workers seen */
+    long target;                      /* partitions this worker aims at */
+    struct worker_lane **lanes;       /* owned hash table */
+    size_t nbuckets;
+    long items;                       /* envelopes held in memory */
+    struct event *tick;               /* owned: heartbeat + leases */
+    struct event *sigterm, *sigint;   /* owned */
+    struct event *drain_timer;        /* owned */
+    int draining;
+    int stopping;                     /* leaving the loop */
+    int drained;                      /* leases and live entry given up */
+    int heartbeat_pending;
+};
+
+/* main.c */
+void worker_maybe_exit(struct hl_worker *w);
+
+/* membership.c: heartbeat and share */
+void worker_membership_tick(struct hl_worker *w);
+int worker_membership_leave(struct hl_worker *w);
+
+/* lease.c */
+int worker_parts_init(struct hl_worker *w);
+void worker_parts_cleanup(struct hl_worker *w);
+void worker_lease_tick(struct hl_worker *w);
+void worker_lease_release_all(struct hl_worker *w);
+void worker_part_lost(struct hl_worker *w, struct worker_part *p);
+
+/* consume.c */
+void worker_consume_start(struct hl_worker *w, struct worker_part *p);
+void worker_consume_kick(struct hl_worker *w);
+int worker_ack(struct worker_item *it);
+int worker_handback(struct worker_item *it);
+
+/* lane.c */
+int worker_lanes_init(struct hl_worker *w);
+void worker_lanes_cleanup(struct hl_worker *w);
+int worker_lane_add(struct hl_worker *w, char *raw, size_t len, long part,
+                    int redelivered);
+void worker_lane_done(struct worker_item *it);
+void worker_lanes_drop_part(struct hl_worker *w, long part, int handback);
+long worker_lanes_running(const struct hl_worker *w);
+
+/* process.c */
+void worker_item_start(struct worker_item *it);
+void worker_item_free(struct worker_item *it);
+
+/* pages.c */
+int worker_pages_load(struct hl_worker *w, char err[HL_ERR_LEN]);
+void worker_pages_cleanup(struct hl_worker *w);
+struct worker_page *worker_page_find(struct hl_worker *w, const char *id);
+void worker_page_pause(struct hl_worker *w, struct worker_page *pg,
+                       enum worker_outcome why);
+
+/* metrics.c */
+int worker_metrics_init(struct worker_metrics *m);
+void worker_metrics_cleanup(struct worker_metrics *m);
+int worker_metrics_listen(struct hl_worker *w, char err[HL_ERR_LEN]);
+
+#endif
