@@ -44,46 +44,6 @@ int hl_dlq_new_id(char out[HL_DLQ_ID_LEN + 1]) {
     return HL_OK;
 }
 
-/* Strict UTF-8 check (no overlongs, no surrogates). */
-static int valid_utf8(const unsigned char *s, size_t n) {
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t k, need;
-        unsigned cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + need >= n)
-            return 0;
-        for (k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
 static int add(json_object *o, const char *k, json_object *v) {
     if (v == NULL)
         return HL_ENOMEM;
@@ -119,15 +79,20 @@ static int add_raw(json_object *o, const void *raw, size_t len) {
     int rc;
 
     if (keep < len) {
-        /* never cut inside a UTF-8 sequence */
-        while (keep > 0 && (((const unsigned char *)raw)[keep] & 0xc0) == 0x80)
+        /* never cut inside a UTF-8 sequence (at most 3 bytes back: for
+         * binary bytes this is no sequence at all) */
+        size_t back = 0;
+        while (back < 3 && keep > 0 &&
+               (((const unsigned char *)raw)[keep] & 0xc0) == 0x80) {
             keep--;
+            back++;
+        }
         if (add(o, "raw_truncated", json_object_new_boolean(1)) != HL_OK)
             return HL_ENOMEM;
     }
     if (add(o, "raw_len", json_object_new_int64((long long)len)) != HL_OK)
         return HL_ENOMEM;
-    if (valid_utf8(raw, keep))
+    if (hl_json_utf8_valid(raw, keep))
         return add(o, "raw", json_object_new_string_len(raw, (int)keep));
     b64 = malloc(4 * ((keep + 2) / 3) + 1);
     if (b64 == NULL)

@@ -3,6 +3,7 @@
 #include "hl_envelope.h"
 #include "hl_json.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define K_V "v"
@@ -16,52 +17,110 @@
 #define K_STANDBY "standby"
 #define K_EVENT "event"
 
-static int add(json_object *o, const char *k, json_object *v) {
-    if (v == NULL)
-        return HL_ENOMEM;
-    if (json_object_object_add(o, k, v) != 0) {
-        json_object_put(v);
-        return HL_ENOMEM;
+/* The envelope is written as text in one buffer rather than built as a
+ * json-c object and serialized: it is the hot path of every POST. Only the
+ * event itself goes through json-c (which keeps its values exactly). */
+struct out {
+    char *p;
+    size_t len, cap;
+};
+
+static int put(struct out *o, const char *s, size_t n) {
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = (o->len + n + 1) * 2;
+        char *p = realloc(o->p, cap);
+        if (p == NULL)
+            return HL_ENOMEM;
+        o->p = p;
+        o->cap = cap;
     }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+    return HL_OK;
+}
+
+/* JSON string: quotes, backslash and control characters escaped; bytes
+ * >= 0x80 (UTF-8, already validated by the parser) pass through. */
+static int put_str(struct out *o, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    int rc = put(o, "\"", 1);
+
+    for (; rc == HL_OK && *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = put(o, run, (size_t)(s - run));
+        if (rc == HL_OK && (c == '"' || c == '\\')) {
+            esc[1] = (char)c;
+            rc = put(o, esc, 2);
+        } else if (rc == HL_OK) {
+            rc = put(o, esc, 6);
+        }
+        run = s + 1;
+    }
+    if (rc == HL_OK)
+        rc = put(o, run, (size_t)(s - run));
+    return rc == HL_OK ? put(o, "\"", 1) : rc;
+}
+
+static int put_lit(struct out *o, const char *s) {
+    return put(o, s, strlen(s));
+}
+
+static int put_int(struct out *o, long long v) {
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+
+    if (n < 0 || (size_t)n >= sizeof(num))
+        return HL_ETOOBIG;
+    return put(o, num, (size_t)n);
+}
+
+static int put_all(struct out *o, const struct hl_event_info *info,
+                   const char *object, long long rx_ms, const char *evs,
+                   size_t evlen) {
+    if (put_lit(o, "{\"" K_V "\":") || put_int(o, HL_ENVELOPE_VERSION) ||
+        put_lit(o, ",\"" K_ID "\":") || put_str(o, info->id) ||
+        put_lit(o, ",\"" K_OBJECT "\":") || put_str(o, object) ||
+        put_lit(o, ",\"" K_PAGE "\":") || put_str(o, info->page) ||
+        put_lit(o, ",\"" K_USER "\":") || put_str(o, info->user) ||
+        put_lit(o, ",\"" K_TS "\":") || put_int(o, info->ts) ||
+        put_lit(o, ",\"" K_RX "\":") || put_int(o, rx_ms) ||
+        put_lit(o, ",\"" K_KIND "\":") ||
+        put_str(o, hl_kind_name(info->kind)) ||
+        put_lit(o, ",\"" K_STANDBY "\":") ||
+        put_lit(o, info->standby ? "true" : "false") ||
+        put_lit(o, ",\"" K_EVENT "\":") || put(o, evs, evlen) ||
+        put(o, "}", 1))
+        return HL_ENOMEM;
     return HL_OK;
 }
 
 int hl_envelope_build(const struct hl_event_info *info, const char *object,
                       long long rx_ms, json_object *ev, char **out,
                       size_t *outlen) {
-    json_object *env = json_object_new_object();
-    const char *s;
-    size_t n;
-    int rc = HL_ENOMEM;
+    struct out o = { NULL, 0, 0 };
+    size_t evlen = 0;
+    const char *evs = json_object_to_json_string_length(
+        ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &evlen);
 
-    if (env == NULL)
-        goto cleanup;
-    if (add(env, K_V, json_object_new_int(HL_ENVELOPE_VERSION)) != HL_OK ||
-        add(env, K_ID, json_object_new_string(info->id)) != HL_OK ||
-        add(env, K_OBJECT, json_object_new_string(object)) != HL_OK ||
-        add(env, K_PAGE, json_object_new_string(info->page)) != HL_OK ||
-        add(env, K_USER, json_object_new_string(info->user)) != HL_OK ||
-        add(env, K_TS, json_object_new_int64(info->ts)) != HL_OK ||
-        add(env, K_RX, json_object_new_int64(rx_ms)) != HL_OK ||
-        add(env, K_KIND, json_object_new_string(hl_kind_name(info->kind)))
-            != HL_OK ||
-        add(env, K_STANDBY, json_object_new_boolean(info->standby))
-            != HL_OK ||
-        add(env, K_EVENT, json_object_get(ev)) != HL_OK)
-        goto cleanup;
-    s = json_object_to_json_string_length(
-        env, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    if (s == NULL)
-        goto cleanup;
-    *out = malloc(n + 1);
-    if (*out == NULL)
-        goto cleanup;
-    memcpy(*out, s, n + 1);
-    *outlen = n;
-    rc = HL_OK;
-cleanup:
-    json_object_put(env);
-    return rc;
+    if (evs == NULL)
+        return HL_ENOMEM;
+    o.cap = evlen + strlen(info->id) + strlen(info->page) +
+            strlen(info->user) + 160;
+    o.p = malloc(o.cap);
+    if (o.p == NULL)
+        return HL_ENOMEM;
+    if (put_all(&o, info, object, rx_ms, evs, evlen) != HL_OK) {
+        free(o.p);
+        return HL_ENOMEM;
+    }
+    *out = o.p;
+    *outlen = o.len;
+    return HL_OK;
 }
 
 static const char *str_field(json_object *o, const char *k) {

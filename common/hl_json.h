@@ -9,12 +9,17 @@
 #include "hl_hmac.h"
 
 /* Parses exactly `len` bytes as one JSON value nested at most `depth`
- * deep. Returns HL_OK and sets *out (caller owns; json_object_put()), or
- * HL_EINVAL (not JSON, too deep, trailing bytes), HL_ENOMEM. */
+ * deep (a scalar is depth 0, [1] is depth 1). Returns HL_OK and sets *out
+ * (caller owns; json_object_put(); NULL for the value null), or HL_EINVAL
+ * (not JSON, not UTF-8, too deep, trailing bytes), HL_ENOMEM. */
 int hl_json_parse(const char *p, size_t len, int depth, json_object **out);
 
 /* The same over several chunks (an evbuffer's pieces, unjoined). */
 int hl_json_parse_chunks(const struct hl_chunk *chunks, size_t n, int depth,
                          json_object **out);
+
+/* 1 when the bytes are strict UTF-8 (no overlongs, no surrogates, nothing
+ * past U+10FFFF, no cut sequence at the end), else 0. */
+int hl_json_utf8_valid(const void *p, size_t len);
 
 #endif

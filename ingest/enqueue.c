@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ARGS_PER_ITEM 4
-
 enum cmd_kind { CMD_ENQUEUE, CMD_DLQ };
 
 /* The callback argument of one Redis call. */
@@ -35,17 +33,11 @@ struct req_ext {
 
 static void req_maybe_free(struct req_ext *x) {
     struct ingest_req *r = &x->req;
-    size_t i;
 
     if (r->http != NULL || r->pending > 0)
         return;
     if (r->deadline != NULL)
         event_free(r->deadline);
-    for (i = 0; r->keys != NULL && i < 2 * r->batch.n; i++)
-        free(r->keys[i]);
-    free(r->keys);
-    free(r->argv);
-    free(r->lens);
     free(x->items);
     hl_batch_cleanup(&r->batch);
     free(x);
@@ -191,14 +183,15 @@ static int to_dead_letter(struct hl_batch_item *it, enum hl_dlq_reason why) {
     return HL_OK;
 }
 
-/* Fills argv for item i: the enqueue script, or LPUSH to the dlq. */
-static int prepare_item(struct req_ext *x, size_t i) {
+/* Sends item i: the enqueue script (dedupe + LPUSH), or an LPUSH of its
+ * dead letter. Both copy their arguments, so the keys live on the stack. */
+static int send_item(struct req_ext *x, size_t i) {
     struct ingest_req *r = &x->req;
     struct hl_batch_item *it = &r->batch.items[i];
     const struct hl_cfg *cfg = r->ing->cfg;
-    const char **argv = &r->argv[i * ARGS_PER_ITEM];
-    size_t *lens = &r->lens[i * ARGS_PER_ITEM];
-    char key[HL_KEY_MAX];
+    char seen[HL_KEY_MAX], q[HL_KEY_MAX];
+    const char *argv[4];
+    size_t lens[4];
     int rc;
 
     x->items[i].req = r;
@@ -210,36 +203,22 @@ static int prepare_item(struct req_ext *x, size_t i) {
         lens[0] = 5;
         lens[1] = strlen(r->ing->dlq_key);
         lens[2] = it->len;
-        return HL_OK;
-    }
-    rc = hl_keys_seen(cfg->prefix, it->partition, it->info.id, key);
-    if (rc == HL_OK && (r->keys[2 * i] = strdup(key)) == NULL)
-        rc = HL_ENOMEM;
-    if (rc == HL_OK)
-        rc = hl_keys_queue(cfg->prefix, it->partition, key);
-    if (rc == HL_OK && (r->keys[2 * i + 1] = strdup(key)) == NULL)
-        rc = HL_ENOMEM;
-    if (rc != HL_OK)
-        return rc;
-    argv[0] = r->keys[2 * i];
-    argv[1] = r->keys[2 * i + 1];
-    argv[2] = r->ttl;
-    argv[3] = it->data;
-    lens[0] = strlen(argv[0]);
-    lens[1] = strlen(argv[1]);
-    lens[2] = strlen(r->ttl);
-    lens[3] = it->len;
-    return HL_OK;
-}
-
-static int send_item(struct req_ext *x, size_t i) {
-    struct ingest_req *r = &x->req;
-    const char **argv = &r->argv[i * ARGS_PER_ITEM];
-    size_t *lens = &r->lens[i * ARGS_PER_ITEM];
-
-    if (r->batch.items[i].malformed)
         return hl_redis_command(r->ing->redis, item_reply_cb, &x->items[i], 3,
                                 argv, lens);
+    }
+    rc = hl_keys_seen(cfg->prefix, it->partition, it->info.id, seen);
+    if (rc == HL_OK)
+        rc = hl_keys_queue(cfg->prefix, it->partition, q);
+    if (rc != HL_OK)
+        return rc;
+    argv[0] = seen;
+    argv[1] = q;
+    argv[2] = r->ttl;
+    argv[3] = it->data;
+    lens[0] = strlen(seen);
+    lens[1] = strlen(q);
+    lens[2] = strlen(r->ttl);
+    lens[3] = it->len;
     return hl_redis_script(r->ing->redis, HL_SCRIPT_ENQUEUE, 2, 4, argv, lens,
                            item_reply_cb, &x->items[i]);
 }
@@ -258,14 +237,10 @@ static struct req_ext *req_new(struct hl_ingest *ing,
     x->ok_code = 200;
     x->ok_body = "EVENT_RECEIVED";
     snprintf(x->req.ttl, sizeof(x->req.ttl), "%lld", ing->cfg->dedupe_ttl);
-    x->req.keys = calloc(2 * n, sizeof(char *));
-    x->req.argv = calloc(ARGS_PER_ITEM * n, sizeof(char *));
-    x->req.lens = calloc(ARGS_PER_ITEM * n, sizeof(size_t));
     x->items = calloc(n, sizeof(*x->items));
     x->req.deadline = evtimer_new(ing->base, deadline_cb, x);
     x->req.started_us = hl_time_mono_us();
-    if (x->req.keys == NULL || x->req.argv == NULL || x->req.lens == NULL ||
-        x->items == NULL || x->req.deadline == NULL) {
+    if (x->items == NULL || x->req.deadline == NULL) {
         req_maybe_free(x);
         return NULL;
     }
@@ -287,8 +262,6 @@ static void start(struct req_ext *x, struct evhttp_request *http) {
     for (i = 0; i < r->batch.n && rc == HL_OK; i++) {
         if (r->batch.items[i].malformed && x->ok_code == 200)
             rc = to_dead_letter(&r->batch.items[i], HL_DLQ_MALFORMED_EVENT);
-        if (rc == HL_OK)
-            rc = prepare_item(x, i);
     }
     for (i = 0; i < r->batch.n && rc == HL_OK; i++) {
         rc = send_item(x, i);

@@ -56,10 +56,7 @@ struct ingest_req {
     struct hl_ingest *ing;                        /* borrowed */
     struct evhttp_request *http;                  /* NULL once answered */
     struct hl_batch batch;                        /* owned */
-    char **keys;                                  /* owned: 2 per item */
-    char ttl[24];
-    const char **argv;                            /* owned: 4 per item */
-    size_t *lens;                                 /* owned: 4 per item */
+    char ttl[24];                                 /* dedupe TTL as text */
     int pending;                                  /* Redis replies awaited */
     int failed;                                   /* any reply not OK */
     int waiting_replicas;                         /* WAIT phase */
