@@ -1,0 +1,143 @@
+/* redis_fixture.h - a real redis-server of our own on a free loopback port
+ * (STYLE rule 24), for integration and end-to-end tests.
+ *
+ * The port comes from binding 127.0.0.1:0 and reading getsockname(); the
+ * server runs as a foreground child with no persistence in a private temp
+ * directory; readiness is PING -> PONG, at most 50 x 100 ms; "Address
+ * already in use" picks another port, up to 3 tries. Stopping is SIGTERM,
+ * then SIGKILL after 2 s. Only the PID we started is ever signalled, and it
+ * is registered with hl_test's child table, so it dies with the test even
+ * on a crash or timeout. Tests can also freeze it (SIGSTOP/SIGCONT), kill
+ * it and restart it on the SAME port (outage tests).
+ *
+ * The second half reads hookline's keyspace (DESIGN.md "Redis keyspace")
+ * for assertions: partition queues, dead letters, their JSON. It computes
+ * the partition itself (FNV-1a 64, written here independently of
+ * common/hl_partition.c) so a wrong partition in the code cannot hide
+ * behind the same wrong helper in the test. */
+#ifndef HT_REDIS_FIXTURE_H
+#define HT_REDIS_FIXTURE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+#include "hl.h"
+
+struct ht_redis {
+    pid_t pid;                /* running server, or -1 */
+    int port;                 /* its port; kept across stop for restart */
+    int paused;               /* 1 after ht_redis_pause() */
+    char dir[512];            /* private temp dir (--dir), "" if none */
+    char log_path[600];       /* server stdout+stderr */
+    char url[64];             /* "redis://127.0.0.1:<port>/0" */
+};
+
+/* Picks a free port and starts a server there (see the file comment).
+ * On HL_OK `r` describes a running server; release it with
+ * ht_redis_cleanup(). On failure `err` says why (the server log's tail
+ * goes to stderr when it started but never answered) and nothing is left
+ * running; ht_redis_cleanup() is still needed for the temp directory. */
+int ht_redis_start(struct ht_redis *r, char err[HL_ERR_LEN]);
+
+/* Stops the server: SIGCONT if paused, SIGTERM, SIGKILL after 2 s, reap.
+ * The port and directory are kept for ht_redis_restart(). Returns HL_OK
+ * (also when nothing runs). */
+int ht_redis_stop(struct ht_redis *r);
+
+/* SIGKILLs the server at once and reaps it (a crash, as far as clients
+ * can tell). Port and directory are kept. HL_OK or HL_ESTATE (not
+ * running). */
+int ht_redis_kill(struct ht_redis *r);
+
+/* Starts a server again on the port it had (after stop or kill), waiting
+ * out a briefly busy port (3 tries). The data is gone (no persistence).
+ * HL_OK, or an error with `err` set. */
+int ht_redis_restart(struct ht_redis *r, char err[HL_ERR_LEN]);
+
+/* SIGSTOP / SIGCONT: the server keeps its sockets but answers nothing.
+ * HL_OK or HL_ESTATE (not running). */
+int ht_redis_pause(struct ht_redis *r);
+int ht_redis_resume(struct ht_redis *r);
+
+/* Stops the server if running and removes its temp directory. Safe on a
+ * zeroed or failed fixture; idempotent. */
+void ht_redis_cleanup(struct ht_redis *r);
+
+/* A blocking hiredis connection to the server with `timeout_ms` for
+ * connect and for every command. Returns NULL on failure. Caller owns;
+ * free with redisFree(). Do not use while the server is paused. */
+redisContext *ht_redis_connect(const struct ht_redis *r, long timeout_ms);
+
+/* Runs one command given as `argc` NUL-terminated strings and returns its
+ * integer reply in *out (-1 on failure). HL_OK, HL_EIO (connection error
+ * or error reply, reported on stderr), HL_EINVAL (not an integer). */
+int ht_redis_int(redisContext *c, long long *out, int argc,
+                 const char **argv);
+
+/* ht_redis_int() of `cmd arg` (or just `cmd` when `arg` is NULL), e.g.
+ * ht_redis_int2(c, &n, "LLEN", key). */
+int ht_redis_int2(redisContext *c, long long *out, const char *cmd,
+                  const char *arg);
+
+/* Runs `cmd arg` (e.g. "GET key") and copies a bulk-string reply to *out
+ * (caller owns; free with free()), with *len; *out is NULL for a nil
+ * reply. HL_OK, HL_EIO, HL_EINVAL (other reply type), HL_ENOMEM. */
+int ht_redis_str2(redisContext *c, char **out, size_t *len,
+                  const char *cmd, const char *arg);
+
+/* Runs a command that answers with an array (LRANGE key 0 -1, KEYS
+ * pattern, ...). On HL_OK *reply is the array reply (caller owns; free with
+ * freeReplyObject()). HL_EIO on connection error or error reply, HL_EINVAL
+ * for a non-array reply. */
+int ht_redis_array(redisContext *c, redisReply **reply, int argc,
+                   const char **argv);
+
+/* FLUSHALL on the server. HL_OK or HL_EIO. */
+int ht_redis_flushall(redisContext *c);
+
+/* ---- hookline's keyspace, read for assertions --------------------------
+ * Counts are -1 on a Redis error (reported on stderr), so an assertion
+ * against an expected count fails. */
+
+/* fnv1a64(page ":" user) % partitions: the partition of a conversation. */
+long ht_redis_partition(const char *page, const char *user,
+                        long partitions);
+
+/* LLEN of `key`. */
+long long ht_redis_llen(redisContext *c, const char *key);
+
+/* LLEN of "<prefix>:{n}:q". */
+long long ht_redis_queue_len(redisContext *c, const char *prefix, long n);
+
+/* Sum of ht_redis_queue_len() over partitions 0..partitions-1. */
+long long ht_redis_queued_total(redisContext *c, const char *prefix,
+                                long partitions);
+
+/* Number of keys whose name starts with `prefix` ("" counts every key). */
+long long ht_redis_key_count(redisContext *c, const char *prefix);
+
+/* LLEN of "<prefix>:dlq". */
+long long ht_redis_dlq_len(redisContext *c, const char *prefix);
+
+/* Element `idx` of list `key` parsed as JSON; NULL when missing or not
+ * JSON. Caller owns; free with json_object_put(). */
+json_object *ht_redis_list_json(redisContext *c, const char *key, long idx);
+
+/* Dead letter `idx` of "<prefix>:dlq" (0 is the newest). Same ownership
+ * as ht_redis_list_json(). */
+json_object *ht_redis_dlq_entry(redisContext *c, const char *prefix,
+                                long idx);
+
+/* The envelopes of "<prefix>:{n}:q" as a JSON array, oldest first; NULL
+ * on a Redis error or an item that is not JSON (the check is failed).
+ * Caller owns; free with json_object_put(). */
+json_object *ht_redis_queue_items(redisContext *c, const char *prefix,
+                                  long n);
+
+/* The envelopes of every partition queue, partition by partition, as one
+ * array. Same returns and ownership as ht_redis_queue_items(). */
+json_object *ht_redis_all_items(redisContext *c, const char *prefix,
+                                long partitions);
+
+#endif
