@@ -48,6 +48,29 @@ static void add_items(struct hl_worker *w, struct worker_part *p,
     }
 }
 
+static void ignore_reply_cb(struct hl_redis *r, redisReply *reply,
+                            void *arg) {
+    (void)r;
+    (void)reply;
+    (void)arg;
+}
+
+/* Popped for a partition that is being given up (or was lost): straight
+ * back to its queue, so they wait for no lease to expire. */
+static void handback_all(struct hl_worker *w, struct worker_part *p,
+                         redisReply *reply) {
+    size_t i;
+
+    for (i = 0; i < reply->elements; i++) {
+        redisReply *e = reply->element[i];
+        const char *argv[3] = { p->inflight, p->q, e->str };
+        size_t lens[3] = { strlen(p->inflight), strlen(p->q), e->len };
+        if (e->type == REDIS_REPLY_STRING)
+            (void)hl_redis_script(w->redis, HL_SCRIPT_HANDBACK, 2, 3, argv,
+                                  lens, ignore_reply_cb, NULL);
+    }
+}
+
 static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     struct worker_part *p = arg;
     struct hl_worker *w = p->w;
@@ -66,9 +89,7 @@ static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     if (p->state == WP_OWNED)
         add_items(w, p, reply, 0);
     else
-        hl_log(HL_LOG_WARN, "pop_after_lease_lost",
-               HL_KV_I("partition", p->n),
-               HL_KV_I("left_in_inflight", (long long)reply->elements));
+        handback_all(w, p, reply);
     if (reply->elements > 0) {
         p->poll_delay_ms = 0;
     } else {
@@ -189,6 +210,18 @@ static int user_originated(enum hl_kind k) {
            k == HL_KIND_REFERRAL || k == HL_KIND_OPTIN;
 }
 
+/* An envelope that does not parse has no conversation: plain LREM. */
+static int ack_unparsed(struct worker_item *it, struct worker_part *p) {
+    const char *argv[4] = { "LREM", p->inflight, "1", it->raw };
+    size_t lens[4] = { 4, strlen(p->inflight), 1, it->raw_len };
+    int rc;
+
+    rc = hl_redis_command(it->w->redis, ack_reply_cb, it, 4, argv, lens);
+    if (rc == HL_OK)
+        it->pending++;
+    return rc;
+}
+
 int worker_ack(struct worker_item *it) {
     struct hl_worker *w = it->w;
     struct worker_part *p = &w->parts[it->part];
@@ -197,6 +230,8 @@ int worker_ack(struct worker_item *it) {
     size_t lens[8];
     int i, rc;
 
+    if (it->env.root == NULL)
+        return ack_unparsed(it, p);
     rc = hl_keys_conv(w->cfg->prefix, it->part, it->env.page, it->env.user,
                       conv);
     if (rc != HL_OK)

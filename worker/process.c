@@ -95,24 +95,29 @@ static void read_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
         if (hl_parse_int64(reply->str, &v) == HL_OK)
             it->last_user_ms = v;
     } else if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        /* cannot know what is done: leave it for a retry of the lane */
-        it->attempts++;
+        /* without knowing what is done nothing may be sent: read again */
+        it->read_failed = 1;
     }
     if (it->pending > 0)
         return;
+    if (it->read_failed) {
+        it->read_failed = 0;
+        later(it, RETRY_BASE_MS);
+        return;
+    }
     it->state = WI_ACTING;
     act(it);
 }
 
 static int start_reads(struct worker_item *it) {
     struct hl_worker *w = it->w;
-    const char *argv[2 + 64];
-    size_t lens[2 + 64];
-    char keys[64][HL_KEY_MAX];
+    const char *argv[1 + RULE_ACTIONS_MAX];
+    size_t lens[1 + RULE_ACTIONS_MAX];
+    char keys[RULE_ACTIONS_MAX][HL_KEY_MAX];
     char conv[HL_KEY_MAX];
     size_t i;
 
-    if (it->ndone > 64)
+    if (it->ndone > RULE_ACTIONS_MAX)
         return HL_ETOOBIG;
     argv[0] = "MGET";
     lens[0] = 4;

@@ -300,6 +300,11 @@ static int load_rule(struct worker_rule *r, json_object *o, size_t idx,
         return HL_EINVAL;
     }
     n = json_object_array_length(acts);
+    if (n > RULE_ACTIONS_MAX) {
+        snprintf(err, HL_ERR_LEN, "rule %zu: more than %d actions", idx,
+                 RULE_ACTIONS_MAX);
+        return HL_EINVAL;
+    }
     r->actions = calloc(n, sizeof(*r->actions));
     if (r->actions == NULL)
         return HL_ENOMEM;

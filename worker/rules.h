@@ -14,6 +14,8 @@
 #include "hl.h"
 #include "hl_envelope.h"
 
+#define RULE_ACTIONS_MAX 16   /* actions per rule (done keys read at once) */
+
 enum worker_action_type {
     WA_REPLY = 0,
     WA_SENDER_ACTION,

@@ -79,6 +79,7 @@ struct worker_item {
     int pending;                     /* Redis or curl callbacks awaited */
     int abandoned;                   /* free once pending reaches 0 */
     int replied;                     /* a reply went out (first reply) */
+    int read_failed;                 /* a READING reply was an error */
     struct worker_graph_error last_error;
     enum worker_outcome last_outcome;
     struct worker_item *next;        /* in its lane, ts order */
