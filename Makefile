@@ -5,7 +5,8 @@
 #                        run tests/run.sh (ends with "N passed, N failed")
 #   make run             dev stack (scripts/run.sh)
 #   make bench           benchmarks (bench/run.sh); prints figures, never fails
-#   make valgrind        ingest integration run under valgrind (no sanitizers)
+#   make valgrind        the ingest integration test with ingest under valgrind
+#                        (also the last tier of make test)
 #   make clean
 #
 # SANITIZE=address,undefined switches sanitizers on; V=1 shows commands.
@@ -139,6 +140,7 @@ tests: $(PROGS) $(TEST_BINS)
 # builds everything under ASan+UBSan and runs every tier.
 test: deps
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined tests
+	@$(MAKE) --no-print-directory all build/plain/tests/integration/test_ingest
 	@HL_BUILD=build/san HL_BIN=build/san/bin bash tests/run.sh
 
 run: deps
@@ -150,8 +152,8 @@ bench: deps
 	@bash bench/run.sh
 
 valgrind: deps
-	@$(MAKE) --no-print-directory all tests
-	@HL_BUILD=build/plain HL_BIN=bin HL_VALGRIND=1 bash tests/run.sh integration
+	@$(MAKE) --no-print-directory all build/plain/tests/integration/test_ingest
+	@bash tests/run.sh valgrind
 
 clean:
 	rm -rf build bin

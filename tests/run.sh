@@ -4,8 +4,11 @@
 #   HL_BUILD=build/san HL_BIN=build/san/bin bash tests/run.sh [TIER]
 #
 # Runs $HL_BUILD/tests/unit/test_*, then $HL_BUILD/tests/integration/test_*,
-# then the scripts tests/e2e/test_*.sh with bash (only TIER when given:
-# unit, integration or e2e), each under `timeout`
+# then the scripts tests/e2e/test_*.sh with bash, then the "valgrind" tier:
+# the plain build's ingest integration test with every ingest process under
+# valgrind (HL_VG_BUILD, default build/plain; programs from HL_VG_BIN,
+# default bin), so one run proves no leak without sanitizers (only TIER
+# when given: unit, integration, e2e or valgrind), each under `timeout`
 # (HL_TEST_TIMEOUT seconds, default 300), from the repository root. Counts
 # the numbered "#NN name: PASSED|FAILED" lines of all binaries; a binary
 # that exits non-zero (or is killed) without printing a FAILED line counts
@@ -31,9 +34,9 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-print_suppressions=0}"
 
 case "${1:-all}" in
-    all) tiers="unit integration e2e" ;;
-    unit|integration|e2e) tiers="$1" ;;
-    *) echo "usage: $0 [unit|integration|e2e]" >&2; exit 2 ;;
+    all) tiers="unit integration e2e valgrind" ;;
+    unit|integration|e2e|valgrind) tiers="$1" ;;
+    *) echo "usage: $0 [unit|integration|e2e|valgrind]" >&2; exit 2 ;;
 esac
 
 passed=0
@@ -45,6 +48,8 @@ trap 'rm -f "$out"' EXIT
 for tier in $tiers; do
     if [ "$tier" = e2e ]; then
         set -- tests/e2e/test_*.sh
+    elif [ "$tier" = valgrind ]; then
+        set -- "${HL_VG_BUILD:-build/plain}"/tests/integration/test_ingest
     else
         set -- "$HL_BUILD"/tests/"$tier"/test_*
     fi
@@ -55,6 +60,10 @@ for tier in $tiers; do
             *.o|*.d) continue ;;
             *) [ -x "$bin" ] || continue; cmd=("$bin") ;;
         esac
+        if [ "$tier" = valgrind ]; then
+            command -v valgrind >/dev/null || continue
+            cmd=(env HL_VALGRIND=1 HL_BIN="${HL_VG_BIN:-bin}" "$bin")
+        fi
         ran=$((ran + 1))
         echo "# ==== $tier/$(basename "$bin")"
         timeout -k 10 "$timeout_s" "${cmd[@]}" 2>&1 | tee "$out"
