@@ -204,12 +204,6 @@ static void ack_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     worker_lane_done(it);
 }
 
-static int user_originated(enum hl_kind k) {
-    return k == HL_KIND_MESSAGE || k == HL_KIND_MESSAGE_EDIT ||
-           k == HL_KIND_POSTBACK || k == HL_KIND_REACTION ||
-           k == HL_KIND_REFERRAL || k == HL_KIND_OPTIN;
-}
-
 /* An envelope that does not parse has no conversation: plain LREM. */
 static int ack_unparsed(struct worker_item *it, struct worker_part *p) {
     const char *argv[4] = { "LREM", p->inflight, "1", it->raw };
@@ -237,7 +231,7 @@ int worker_ack(struct worker_item *it) {
     if (rc != HL_OK)
         return rc;
     snprintf(ts, sizeof(ts), "%lld", it->env.ts);
-    if (user_originated(it->env.kind) && !it->env.standby)
+    if (worker_rules_user_originated(it->env.kind) && !it->env.standby)
         snprintf(uts, sizeof(uts), "%lld", it->env.ts);
     else
         uts[0] = '\0';

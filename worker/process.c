@@ -132,6 +132,11 @@ static int start_reads(struct worker_item *it) {
                          argv, lens) != HL_OK)
         return HL_EAGAIN;
     it->pending++;
+    /* a user event inside the window opens it itself: no need to read
+     * when the user last wrote */
+    if (worker_rules_user_originated(it->env.kind) &&
+        hl_time_now_ms() - it->env.ts <= WINDOW_MS)
+        return HL_OK;
     if (hl_keys_conv(w->cfg->prefix, it->part, it->env.page, it->env.user,
                      conv) != HL_OK)
         return HL_ETOOBIG;
@@ -480,19 +485,13 @@ static int send_forward(struct worker_item *it,
 
 /* ------------------------------------------------------------- acting */
 
-static int user_originated(enum hl_kind k) {
-    return k == HL_KIND_MESSAGE || k == HL_KIND_MESSAGE_EDIT ||
-           k == HL_KIND_POSTBACK || k == HL_KIND_REACTION ||
-           k == HL_KIND_REFERRAL || k == HL_KIND_OPTIN;
-}
-
 /* Decides RESPONSE (NULL tag) or the rule's tag. Returns HL_OK, or
  * HL_EINVAL when outside the window without a tag (dead-lettered). */
 static int window_tag(struct worker_item *it, const char *tag,
                       const char **out) {
     long long last = it->last_user_ms;
 
-    if (user_originated(it->env.kind) && it->env.ts > last)
+    if (worker_rules_user_originated(it->env.kind) && it->env.ts > last)
         last = it->env.ts;
     *out = NULL;
     if (hl_time_now_ms() - last <= WINDOW_MS)

@@ -442,6 +442,12 @@ static int has_attachment(const struct hl_envelope *env, const char *type) {
     return 0;
 }
 
+int worker_rules_user_originated(enum hl_kind k) {
+    return k == HL_KIND_MESSAGE || k == HL_KIND_MESSAGE_EDIT ||
+           k == HL_KIND_POSTBACK || k == HL_KIND_REACTION ||
+           k == HL_KIND_REFERRAL || k == HL_KIND_OPTIN;
+}
+
 int worker_rules_silent(const struct hl_envelope *env) {
     const char *sender = get_str(event_member(env, "sender"), "id");
 

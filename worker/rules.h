@@ -75,6 +75,10 @@ const struct worker_rule *worker_rules_match(const struct worker_rules *rules,
 /* 1 when `env` may never trigger actions (echo, standby, page's own). */
 int worker_rules_silent(const struct hl_envelope *env);
 
+/* 1 for kinds that come from the user and open Messenger's 24 h window
+ * (messages, edits, postbacks, reactions, referrals, opt-ins). */
+int worker_rules_user_originated(enum hl_kind kind);
+
 /* The message text and the payload (postback or quick reply) of an
  * envelope; "" when absent. Borrowed from env. */
 const char *worker_rules_text(const struct hl_envelope *env);
