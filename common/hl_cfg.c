@@ -238,6 +238,24 @@ static int set_one(struct hl_cfg *cfg, const struct opt *o, char *v,
     return HL_EINVAL;
 }
 
+/* Removes "user:password@" from a kept redis:// URL, wiping it, so the
+ * URL can be shown; the password lives only in cfg->redis.password. */
+static int strip_userinfo(char *url) {
+    char *rest, *at;
+    size_t n;
+
+    if (url == NULL || strncmp(url, "redis://", 8) != 0)
+        return HL_OK;
+    rest = url + 8;
+    at = strrchr(rest, '@');
+    if (at == NULL)
+        return HL_OK;
+    n = strlen(at + 1);
+    memset(rest, 0, (size_t)(at - rest));
+    memmove(rest, at + 1, n + 1);
+    return HL_OK;
+}
+
 /* Path-like values must look like paths: a webhook path starts with '/'. */
 static int check_values(struct hl_cfg *cfg, char err[HL_ERR_LEN]) {
     if (cfg->webhook_path != NULL && cfg->webhook_path[0] != '/') {
@@ -253,7 +271,7 @@ static int check_values(struct hl_cfg *cfg, char err[HL_ERR_LEN]) {
     if (cfg->redis_url != NULL &&
         hl_cfg_parse_redis_url(cfg->redis_url, &cfg->redis, err) != HL_OK)
         return HL_EINVAL;
-    return HL_OK;
+    return strip_userinfo(cfg->redis_url);
 }
 
 int hl_cfg_load(struct hl_cfg *cfg, unsigned prog, char err[HL_ERR_LEN]) {
