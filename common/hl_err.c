@@ -24,7 +24,9 @@ int hl_parse_int64(const char *s, long long *out) {
     char *end = NULL;
     long long v;
 
-    if (s == NULL || *s == '\0')
+    /* digits with an optional '-': strtoll alone would also take leading
+     * blanks and '+' */
+    if (s == NULL || (*s != '-' && (*s < '0' || *s > '9')))
         return HL_EINVAL;
     errno = 0;
     v = strtoll(s, &end, 10);

@@ -127,6 +127,9 @@ static int id_text(json_object *v, char *out, size_t size) {
         s = num;
     } else if (json_object_is_type(v, json_type_string)) {
         s = json_object_get_string(v);
+        /* an id with a NUL inside cannot be keyed as a C string */
+        if (strlen(s) != (size_t)json_object_get_string_len(v))
+            return HL_EINVAL;
     } else {
         return HL_ENOTFOUND;
     }
@@ -212,6 +215,15 @@ static int set_hash_id(struct hl_event_info *info, json_object *ev) {
     return set_id(info, "h:%s", hex);
 }
 
+/* 1 when `v` is a string holding a NUL byte: it would cut a C-string id
+ * short and make distinct events collide, so such events take the hash
+ * rule instead. */
+static int nul_inside(json_object *v) {
+    return v != NULL && json_object_is_type(v, json_type_string) &&
+           strlen(json_object_get_string(v)) !=
+               (size_t)json_object_get_string_len(v);
+}
+
 /* Text form of a scalar for ids: strings as is, numbers in decimal,
  * anything else (missing, null, objects) as "". */
 static const char *scalar(json_object *v, char *tmp, size_t size) {
@@ -238,10 +250,12 @@ static int postback_id(struct hl_event_info *info, json_object *ev) {
     char ts[32];
     char hex[65];
 
+    if (nul_inside(mid) || nul_inside(get(pb, "payload")) ||
+        party_id(get(ev, "sender"), sender, sizeof(sender)) == HL_EINVAL)
+        return set_hash_id(info, ev);
     if (mid != NULL && json_object_is_type(mid, json_type_string) &&
         json_object_get_string_len(mid) > 0)
         return set_id(info, "p:%s", json_object_get_string(mid));
-    (void)party_id(get(ev, "sender"), sender, sizeof(sender));
     payload = scalar(get(pb, "payload"), ts, sizeof(ts));
     if (sha256_hex(payload, strlen(payload), hex) != HL_OK)
         return HL_ERR;
@@ -254,7 +268,11 @@ static int reaction_id(struct hl_event_info *info, json_object *ev) {
     char sender[HL_ID_MAX] = "";
     char t1[32], t2[32], t3[32], t4[32];
 
-    (void)party_id(get(ev, "sender"), sender, sizeof(sender));
+    if (nul_inside(get(r, "mid")) || nul_inside(get(r, "action")) ||
+        nul_inside(get(r, "reaction")) ||
+        nul_inside(get(ev, "timestamp")) ||
+        party_id(get(ev, "sender"), sender, sizeof(sender)) == HL_EINVAL)
+        return set_hash_id(info, ev);
     return set_id(info, "r:%s:%s:%s:%s:%s",
                   scalar(get(r, "mid"), t1, sizeof(t1)),
                   scalar(get(r, "action"), t2, sizeof(t2)),
@@ -273,9 +291,9 @@ static int receipt_id(struct hl_event_info *info, json_object *ev,
     char sender[HL_ID_MAX] = "";
     char t1[32], t2[32];
 
-    if (wm == NULL && mid == NULL)
+    if ((wm == NULL && mid == NULL) || nul_inside(wm) || nul_inside(mid) ||
+        party_id(get(ev, "sender"), sender, sizeof(sender)) == HL_EINVAL)
         return set_hash_id(info, ev);
-    (void)party_id(get(ev, "sender"), sender, sizeof(sender));
     if (mid != NULL)
         return set_id(info, "%s%s:%s:%s", pfx, sender,
                       scalar(wm, t1, sizeof(t1)),
@@ -290,7 +308,8 @@ static int message_id(struct hl_event_info *info, json_object *ev,
     char t[32];
 
     if (mid == NULL || !json_object_is_type(mid, json_type_string) ||
-        json_object_get_string_len(mid) == 0)
+        json_object_get_string_len(mid) == 0 || nul_inside(mid) ||
+        nul_inside(get(m, "num_edit")))
         return set_hash_id(info, ev);
     if (info->kind == HL_KIND_MESSAGE_EDIT)
         return set_id(info, "m:%s:e%s", json_object_get_string(mid),

@@ -23,7 +23,8 @@ static const char *level_names[] = { "debug", "info", "warn", "error" };
 struct line {
     char buf[LINE_MAX_BYTES];
     size_t len;
-    int cut;                  /* something did not fit */
+    int full;                 /* a put() did not fit: roll the field back */
+    int cut;                  /* a field was shortened or left out */
 };
 
 void hl_log_init(const char *prog, int level) {
@@ -68,8 +69,8 @@ void hl_log_clear_secrets(void) {
 
 /* Keeps 16 bytes spare so the closing of the line always fits. */
 static void put(struct line *l, const char *p, size_t n) {
-    if (l->len + n > sizeof(l->buf) - 16) {
-        l->cut = 1;
+    if (l->full || l->len + n > sizeof(l->buf) - 16) {
+        l->full = 1;
         return;
     }
     memcpy(l->buf + l->len, p, n);
@@ -92,6 +93,40 @@ static size_t secret_at(const char *p, size_t avail) {
     return 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most avail bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t avail) {
+    size_t need, k;
+    unsigned cp;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        need = 1;
+        cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        need = 2;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        need = 3;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (need >= avail)
+        return 0;
+    for (k = 1; k <= need; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[k] & 0x3f);
+    }
+    if ((need == 1 && cp < 0x80) ||
+        (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return need + 1;
+}
+
+/* A JSON string of s[0..n): escaped, valid UTF-8 (a bad byte becomes
+ * U+FFFD), cut at FIELD_MAX_BYTES on a character boundary, registered
+ * secrets replaced. */
 static void put_escaped(struct line *l, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     size_t limit = n;
@@ -123,6 +158,16 @@ static void put_escaped(struct line *l, const char *s, size_t n) {
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             put(l, esc, 6);
+        } else if (c >= 0x80) {
+            size_t k = utf8_len((const unsigned char *)s + i, limit - i);
+            if (k == 0) {
+                put(l, "\\ufffd", 6);
+                i++;
+            } else {
+                put(l, s + i, k);
+                i += k;
+            }
+            continue;
         } else {
             put(l, (const char *)&s[i], 1);
         }
@@ -165,6 +210,7 @@ void hl_log_write(int level, const char *msg, const struct hl_kv *kv,
     if (level < HL_LOG_DEBUG || level > HL_LOG_ERROR)
         level = HL_LOG_ERROR;
     l.len = 0;
+    l.full = 0;
     l.cut = 0;
     puts_lit(&l, "{\"ts\":");
     put_ts(&l);
@@ -174,7 +220,8 @@ void hl_log_write(int level, const char *msg, const struct hl_kv *kv,
     put_escaped(&l, log_prog, strlen(log_prog));
     puts_lit(&l, ",\"msg\":");
     put_escaped(&l, msg, strlen(msg));
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && !l.full; i++) {
+        size_t mark = l.len;
         put(&l, ",", 1);
         put_escaped(&l, kv[i].k, strlen(kv[i].k));
         put(&l, ":", 1);
@@ -187,6 +234,11 @@ void hl_log_write(int level, const char *msg, const struct hl_kv *kv,
         } else {
             size_t sn = kv[i].n == (size_t)-1 ? strlen(kv[i].s) : kv[i].n;
             put_escaped(&l, kv[i].s, sn);
+        }
+        if (l.full) {
+            /* this field did not fit: leave it (and the rest) out whole */
+            l.len = mark;
+            l.cut = 1;
         }
     }
     if (l.cut) {

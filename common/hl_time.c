@@ -26,15 +26,26 @@ long long hl_time_mono_us(void) {
 
 long long hl_time_backoff_ms(int attempt, long long base, long long cap,
                              uint32_t rnd) {
-    long long d = base;
-    long long half;
+    long long d = base < 1 ? 1 : base;
+    long long half, j;
     int i;
 
-    for (i = 1; i < attempt && d < cap; i++)
+    if (cap < 1)
+        cap = 1;
+    for (i = 1; i < attempt && d < cap; i++) {
+        if (d > cap / 2) {       /* doubling would pass the cap (or wrap) */
+            d = cap;
+            break;
+        }
         d *= 2;
+    }
     if (d > cap)
         d = cap;
+    /* equal jitter: half fixed, half drawn from rnd (64-bit modulo: no
+     * division by zero however wide; past 2^32 ms the draw covers only
+     * the range's first 2^32 values, which no real delay reaches) */
     half = d / 2;
-    d = half + (half > 0 ? (long long)(rnd % (uint32_t)(half + 1)) : 0);
+    j = (long long)((uint64_t)rnd % ((uint64_t)half + 1));
+    d = d - half + j;
     return d < 1 ? 1 : d;
 }
