@@ -288,6 +288,19 @@ if [ "$SMOKE" = 1 ]; then
         say "smoke: newest envelope on $qkey:"
         redis-cli -p "$RPORT" --raw lindex "$qkey" 0 | sed 's/^/    /'
     fi
+    if [ -n "${FPORT:-}" ]; then
+        # A worker answers through the fake Graph API: wait (bounded:
+        # 100 x 100 ms) for the echo reply to the sample event.
+        reply=
+        for _ in $(seq 1 100); do
+            reply=$(curl -s -m 2 "$GRAPH_API_BASE/_fake/requests" \
+                | grep -o 'You said: hello from make run' | head -n 1 || true)
+            [ -n "$reply" ] && break
+            sleep 0.1
+        done
+        check "reply through the fake Graph API" \
+            "You said: hello from make run" "$reply"
+    fi
     for i in "${!PIDS[@]}"; do
         kill -0 "${PIDS[$i]}" 2>/dev/null \
             || { say "smoke: ${NAMES[$i]} exited"; fails=$((fails + 1)); }
@@ -331,6 +344,15 @@ Queue:
   redis-cli -p $RPORT --scan --pattern '$HOOKLINE_PREFIX:*'
   redis-cli -p $RPORT lrange '$HOOKLINE_PREFIX:{N}:q' 0 -1    (N from the scan)
 EOF
+if [ -n "${FPORT:-}" ]; then
+    cat <<EOF
+
+Watch the reply arrive (what the workers sent to the fake Graph API):
+  curl -s '$GRAPH_API_BASE/_fake/requests'
+Dead letters:
+  redis-cli -p $RPORT lrange '$HOOKLINE_PREFIX:dlq' 0 -1
+EOF
+fi
 if [ -x "$HOOKCTL" ]; then
     say "  . $RUN_DIR/env.sh && $HOOKCTL stats"
 fi
