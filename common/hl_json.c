@@ -18,7 +18,8 @@ static int only_space(const char *p, size_t len) {
  * what json-c 0.16 does not enforce: strict UTF-8 (its own check rejects a
  * character split across two chunks and lets overlongs and surrogates
  * through), the nesting limit (it lets empty containers one level too deep
- * pass) and single-quoted strings (accepted even in strict mode). */
+ * pass), single-quoted strings and NaN/Infinity (accepted even in strict
+ * mode) and raw control characters inside strings. */
 struct scan {
     int in_string, escape;
     int depth, max_depth;
@@ -67,6 +68,8 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len) {
         if (!utf8_byte(sc, c))
             return HL_EINVAL;
         if (sc->in_string) {
+            if (c < 0x20)
+                return HL_EINVAL;       /* raw control character */
             if (sc->escape)
                 sc->escape = 0;
             else if (c == '\\')
@@ -82,7 +85,10 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len) {
                 return HL_EINVAL;
         } else if (c == ']' || c == '}') {
             sc->depth--;
-        } else if (c == '\'') {
+        } else if (strchr(" \t\r\n,:0123456789-+.eEtrufalsn", c) == NULL ||
+                   c == '\0') {
+            /* outside strings JSON has only these: no quotes ('), no
+             * NaN/Infinity, no identifiers */
             return HL_EINVAL;
         }
     }

@@ -18,6 +18,7 @@
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS 1000
 #define CONNECT_TIMEOUT_MS 2000
+#define SETUP_TIMEOUT_MS 5000      /* AUTH, SELECT, SCRIPT LOAD answered */
 #define PING_EVERY_MS 1000
 #define STALL_MS 1500
 
@@ -241,6 +242,7 @@ static void setup_reply_cb(redisAsyncContext *ac, void *reply, void *priv) {
         return;
     }
     if (--r->loads_pending == 0 && !r->load_failed) {
+        evtimer_del(r->retry_timer);
         hl_log(HL_LOG_INFO, "redis_ready",
                HL_KV_S("host", r->addr->unix_path[0] ? r->addr->unix_path
                                                      : r->addr->host),
@@ -304,7 +306,12 @@ static void connect_cb(const redisAsyncContext *ac, int status) {
         went_down(r);
         return;
     }
-    evtimer_del(r->retry_timer);
+    {
+        /* the same timer bounds the setup replies */
+        struct timeval tv = { SETUP_TIMEOUT_MS / 1000,
+                              (SETUP_TIMEOUT_MS % 1000) * 1000 };
+        evtimer_add(r->retry_timer, &tv);
+    }
     if (begin_setup(r) != HL_OK && r->ac != NULL)
         redisAsyncDisconnect(r->ac);
 }
@@ -381,6 +388,14 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
         r->ac = NULL;
         r->state = RS_DOWN;
         schedule_reconnect(r);
+        return;
+    }
+    if (r->state == RS_LOADING && r->ac != NULL) {
+        /* connected but the setup never answered: drop the connection;
+         * the disconnect callback schedules the next attempt */
+        hl_log(HL_LOG_WARN, "redis_setup_timeout",
+               HL_KV_I("timeout_ms", SETUP_TIMEOUT_MS));
+        redisAsyncDisconnect(r->ac);
         return;
     }
     if (r->state != RS_DOWN)

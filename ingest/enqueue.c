@@ -225,7 +225,7 @@ static int send_item(struct req_ext *x, size_t i) {
 
 static struct req_ext *req_new(struct hl_ingest *ing,
                                struct evhttp_request *http,
-                               struct hl_batch *batch) {
+                               struct hl_batch *batch, long long started_us) {
     struct req_ext *x = calloc(1, sizeof(*x));
     size_t n = batch->n;
 
@@ -239,7 +239,7 @@ static struct req_ext *req_new(struct hl_ingest *ing,
     snprintf(x->req.ttl, sizeof(x->req.ttl), "%lld", ing->cfg->dedupe_ttl);
     x->items = calloc(n, sizeof(*x->items));
     x->req.deadline = evtimer_new(ing->base, deadline_cb, x);
-    x->req.started_us = hl_time_mono_us();
+    x->req.started_us = started_us;
     if (x->items == NULL || x->req.deadline == NULL) {
         req_maybe_free(x);
         return NULL;
@@ -280,8 +280,8 @@ static void start(struct req_ext *x, struct evhttp_request *http) {
 }
 
 void ingest_enqueue(struct hl_ingest *ing, struct evhttp_request *req,
-                    struct hl_batch *batch) {
-    struct req_ext *x = req_new(ing, req, batch);
+                    struct hl_batch *batch, long long started_us) {
+    struct req_ext *x = req_new(ing, req, batch, started_us);
 
     if (x == NULL) {
         hl_batch_cleanup(batch);
@@ -301,9 +301,10 @@ void ingest_store_malformed(struct hl_ingest *ing, struct evhttp_request *req,
     int rc;
 
     memset(&b, 0, sizeof(b));
-    if (!hl_redis_ready(ing->redis)) {
+    if (!hl_redis_ready(ing->redis) ||
+        ing->inflight >= ing->cfg->max_inflight) {
         hl_log(HL_LOG_WARN, "answer_503",
-               HL_KV_S("why", "redis not ready to keep a malformed body"));
+               HL_KV_S("why", "redis cannot keep a malformed body now"));
         ingest_reply(ing, req, 503, "Service Unavailable");
         return;
     }
@@ -321,7 +322,7 @@ void ingest_store_malformed(struct hl_ingest *ing, struct evhttp_request *req,
     rc = hl_dlq_build(&e, &b.items[0].data, &b.items[0].len);
     if (rc != HL_OK)
         goto oom;
-    x = req_new(ing, req, &b);
+    x = req_new(ing, req, &b, hl_time_mono_us());
     if (x == NULL)
         goto oom;
     x->ok_code = 400;

@@ -74,9 +74,10 @@ void ingest_reply(struct hl_ingest *ing, struct evhttp_request *req,
 void ingest_webhook_post(struct hl_ingest *ing, struct evhttp_request *req);
 
 /* enqueue.c: hands a split batch to Redis; takes ownership of `batch`
- * always (its contents are moved out). Answers `req` itself. */
+ * always (its contents are moved out). Answers `req` itself. `started_us`
+ * (hl_time_mono_us) is when the POST arrived, for the ack latency. */
 void ingest_enqueue(struct hl_ingest *ing, struct evhttp_request *req,
-                    struct hl_batch *batch);
+                    struct hl_batch *batch, long long started_us);
 
 /* enqueue.c: stores a malformed_payload dead letter of the raw body, then
  * answers 400 (or 503 when Redis cannot take it). Borrows `body`. */

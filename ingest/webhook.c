@@ -63,6 +63,7 @@ void ingest_webhook_post(struct hl_ingest *ing, struct evhttp_request *req) {
     struct hl_batch batch;
     json_object *root = NULL;
     size_t nchunks = 0;
+    long long started_us = hl_time_mono_us();
     int rc;
 
     if ((long long)len > ing->cfg->max_body) {
@@ -93,6 +94,8 @@ void ingest_webhook_post(struct hl_ingest *ing, struct evhttp_request *req) {
     json_object_put(root);
     if (rc == HL_IGNORED) {
         hl_metric_add(ing->m.ignored_bodies, 1);
+        /* counted once per body: another object's events are not split */
+        hl_metric_add(ing->m.events[HL_KIND_OTHER][RES_IGNORED], 1);
         hl_log(HL_LOG_INFO, "ignored_object");
         ingest_reply(ing, req, 200, "EVENT_RECEIVED");
         return;
@@ -122,5 +125,5 @@ void ingest_webhook_post(struct hl_ingest *ing, struct evhttp_request *req) {
         hl_batch_cleanup(&batch);
         return;
     }
-    ingest_enqueue(ing, req, &batch);
+    ingest_enqueue(ing, req, &batch, started_us);
 }

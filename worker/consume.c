@@ -17,7 +17,6 @@
 #include <string.h>
 
 #define POLL_IDLE_MAX_MS 20
-#define RECOVER_MAX 10000
 
 static void schedule_poll(struct worker_part *p, long long ms);
 
@@ -27,11 +26,15 @@ static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
            hl_redis_ready(w->redis);
 }
 
+/* Adds a batch of envelopes, oldest first: pop.lua lists them oldest
+ * first, LRANGE of inflight newest first (LMOVE pushed them on the left). */
 static void add_items(struct hl_worker *w, struct worker_part *p,
                       redisReply *reply, int redelivered) {
-    size_t i;
+    size_t k;
 
-    for (i = 0; i < reply->elements; i++) {
+    worker_lanes_batch_begin(w);
+    for (k = 0; k < reply->elements; k++) {
+        size_t i = redelivered ? reply->elements - 1 - k : k;
         redisReply *e = reply->element[i];
         char *raw;
         if (e->type != REDIS_REPLY_STRING)
@@ -46,6 +49,7 @@ static void add_items(struct hl_worker *w, struct worker_part *p,
         /* takes ownership of raw */
         (void)worker_lane_add(w, raw, e->len, p->n, redelivered);
     }
+    worker_lanes_batch_end(w);
 }
 
 static void ignore_reply_cb(struct hl_redis *r, redisReply *reply,
@@ -154,6 +158,7 @@ static void recover_reply_cb(struct hl_redis *r, redisReply *reply,
                    HL_KV_I("partition", p->n),
                    HL_KV_I("items", (long long)reply->elements));
         hl_metric_add(w->m.redeliveries, (double)reply->elements);
+        p->recover_again = (long)reply->elements >= p->recover_want;
         add_items(w, p, reply, 1);
     }
     schedule_poll(p, 0);
@@ -164,7 +169,11 @@ void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
     const char *argv[4] = { "LRANGE", p->inflight, lo, "-1" };
     size_t lens[4];
 
-    snprintf(lo, sizeof(lo), "%d", -RECOVER_MAX);
+    /* bounded by the room left in memory; the rest on a later read */
+    p->recover_want = WORKER_MAX_ITEMS - w->items;
+    if (p->recover_want < 1)
+        p->recover_want = 1;
+    snprintf(lo, sizeof(lo), "%ld", -p->recover_want);
     lens[0] = 6;
     lens[1] = strlen(p->inflight);
     lens[2] = strlen(lo);
@@ -192,16 +201,20 @@ void worker_consume_kick(struct hl_worker *w) {
 
 static void ack_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     struct worker_item *it = arg;
+    int ok = reply != NULL && reply->type == REDIS_REPLY_INTEGER;
 
     (void)r;
     it->pending--;
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+    if (it->w->stopping || it->abandoned) {
+        if (it->abandoned && it->pending == 0)
+            worker_item_free(it);
+        return;
+    }
+    if (!ok)
         hl_log(HL_LOG_WARN, "ack_failed", HL_KV_S("event", it->env.id),
                HL_KV_S("error", reply && reply->str ? reply->str
                                                     : "connection lost"));
-    /* an ack that failed leaves the envelope in inflight: the next owner
-     * replays it and the done keys stop a second send */
-    worker_lane_done(it);
+    worker_item_acked(it, ok);
 }
 
 /* An envelope that does not parse has no conversation: plain LREM. */

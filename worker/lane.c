@@ -39,7 +39,7 @@ static void lane_maybe_drop(struct worker_lane *l) {
     struct hl_worker *w = l->w;
     struct worker_lane **pp;
 
-    if (l->head != NULL || l->running != NULL)
+    if (l->head != NULL || l->running != NULL || l->in_kick_list)
         return;
     pp = &w->lanes[bucket_of(w, l->key)];
     while (*pp != NULL && *pp != l)
@@ -107,6 +107,14 @@ static void lane_kick(struct worker_lane *l) {
 
     if (l->running != NULL || it == NULL || w->stopping)
         return;
+    if (w->adding) {
+        if (!l->in_kick_list) {
+            l->in_kick_list = 1;
+            l->kick_next = w->kick_list;
+            w->kick_list = l;
+        }
+        return;
+    }
     due = it->env.rx + w->cfg->reorder_ms;
     now = hl_time_now_ms();
     if (!it->redelivered && w->cfg->reorder_ms > 0 && now < due) {
@@ -177,12 +185,28 @@ int worker_lane_add(struct hl_worker *w, char *raw, size_t len, long part,
     return HL_OK;
 }
 
+void worker_lanes_batch_begin(struct hl_worker *w) {
+    w->adding = 1;
+}
+
+void worker_lanes_batch_end(struct hl_worker *w) {
+    w->adding = 0;
+    while (w->kick_list != NULL) {
+        struct worker_lane *l = w->kick_list;
+        w->kick_list = l->kick_next;
+        l->kick_next = NULL;
+        l->in_kick_list = 0;
+        lane_kick(l);
+    }
+}
+
 /* The running item of a lane finished (acked, dead-lettered or given
  * up): free it and start the next. Items without a lane (bad envelopes)
  * are just freed. */
 void worker_lane_done(struct worker_item *it) {
     struct hl_worker *w = it->w;
     struct worker_lane *l = it->lane;
+    struct worker_part *part;
 
     if (it->pending > 0) {
         it->abandoned = 1;
@@ -192,7 +216,14 @@ void worker_lane_done(struct worker_item *it) {
     w->parts[it->part].items--;
     if (l != NULL && l->running == it)
         l->running = NULL;
+    part = &w->parts[it->part];
     worker_item_free(it);
+    if (part->items == 0 && part->recover_again && part->state == WP_OWNED) {
+        /* the in-flight list held more than one read: read the rest now
+         * that this worker has room (ours are all acked) */
+        part->recover_again = 0;
+        worker_consume_start(w, part);
+    }
     if (l != NULL) {
         lane_kick(l);
         lane_maybe_drop(l);

@@ -4,7 +4,9 @@
  * rate-limited page, dead-letter what fails for good, then ack (G3).
  *
  * One step at a time per item: at most one Redis or curl callback is
- * pending for an item, except at READING (two pipelined reads). */
+ * pending for an item, except at READING (two pipelined reads). A Redis
+ * write that fails is retried in its own state (timer_cb), never skipped:
+ * a done key not written or a dead letter not stored would break G5/G3. */
 #include "worker.h"
 #include "hl_dlq.h"
 #include "hl_hmac.h"
@@ -21,7 +23,7 @@
 #define RETRY_CAP_MS 30000
 #define FWD_SUB_BASE 1000   /* done index of forward i's message j:
                              * (i + 1) * FWD_SUB_BASE + j */
-#define FWD_MAX_MSGS 10
+#define ACK_TRIES_MAX 50     /* then it stays in inflight for a replay */
 #define URL_MAX 1024
 #define AUTH_MAX 2048
 
@@ -36,6 +38,7 @@ void worker_item_free(struct worker_item *it) {
     if (it->timer != NULL)
         event_free(it->timer);
     json_object_put(it->fwd_msgs);
+    free(it->dlq_entry);
     hl_envelope_cleanup(&it->env);
     free(it->done);
     free(it->raw);
@@ -60,18 +63,32 @@ static void count(struct worker_item *it, enum ev_result r) {
     hl_metric_add(it->w->m.events[k][r], 1);
 }
 
-static void finish(struct worker_item *it) {
-    it->state = WI_FINISHING;
-    if (worker_ack(it) != HL_OK) {
-        hl_log(HL_LOG_WARN, "ack_not_sent", HL_KV_S("event", it->env.id));
-        worker_lane_done(it);
-    }
-}
-
 static void later(struct worker_item *it, long long ms) {
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
     evtimer_add(it->timer, &tv);
+}
+
+/* The ack (conversation update + LREM), retried until Redis takes it. */
+static void finish(struct worker_item *it) {
+    it->state = WI_FINISHING;
+    if (worker_ack(it) == HL_OK)
+        return;
+    worker_item_acked(it, 0);
+}
+
+void worker_item_acked(struct worker_item *it, int ok) {
+    if (!ok && !it->w->stopping && ++it->ack_tries < ACK_TRIES_MAX &&
+        it->timer != NULL) {
+        later(it, RETRY_BASE_MS);
+        return;
+    }
+    if (!ok)
+        hl_log(HL_LOG_ERROR, "ack_given_up", HL_KV_S("event", it->env.id),
+               HL_KV_I("tries", it->ack_tries));
+    /* on give-up the envelope stays in inflight: the next owner of the
+     * partition replays it and the done keys stop a second send */
+    worker_lane_done(it);
 }
 
 /* ------------------------------------------------------------ reading */
@@ -152,28 +169,50 @@ static int start_reads(struct worker_item *it) {
     return HL_OK;
 }
 
+static int record_done(struct worker_item *it, size_t idx);
+static int read_forward_done(struct worker_item *it);
+static void send_dead_letter(struct worker_item *it);
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     struct worker_item *it = arg;
 
     (void)fd;
     (void)what;
-    if (it->state == WI_READING) {
+    switch (it->state) {
+    case WI_READING:
         if (start_reads(it) != HL_OK && it->pending == 0)
             later(it, RETRY_BASE_MS);
         return;
+    case WI_RECORDING:
+        if (record_done(it, it->record_idx) != HL_OK)
+            later(it, RETRY_BASE_MS);
+        return;
+    case WI_FWD_READING:
+        if (read_forward_done(it) != HL_OK)
+            later(it, RETRY_BASE_MS);
+        return;
+    case WI_DEADLETTER:
+        send_dead_letter(it);
+        return;
+    case WI_FINISHING:
+        finish(it);
+        return;
+    default:
+        act(it);
+        return;
     }
-    act(it);
 }
 
 void worker_item_start(struct worker_item *it) {
     struct hl_worker *w = it->w;
 
     it->timer = evtimer_new(w->base, timer_cb, it);
+    if (it->timer == NULL) {
+        hl_log(HL_LOG_ERROR, "out_of_memory", HL_KV_S("where", "item"));
+        worker_lane_done(it);     /* stays in inflight for a replay */
+        return;
+    }
     if (it->env.root == NULL) {
-        if (it->timer == NULL) {
-            worker_lane_done(it);
-            return;
-        }
         dead_letter(it, HL_DLQ_MALFORMED_EVENT);
         return;
     }
@@ -187,7 +226,7 @@ void worker_item_start(struct worker_item *it) {
     }
     it->ndone = it->rule->n_actions;
     it->done = calloc(it->ndone, sizeof(*it->done));
-    if (it->timer == NULL || it->done == NULL) {
+    if (it->done == NULL) {
         hl_log(HL_LOG_ERROR, "out_of_memory", HL_KV_S("where", "item"));
         worker_lane_done(it);     /* stays in inflight for a replay */
         return;
@@ -206,21 +245,29 @@ static void dlq_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     if (callback_gone(it))
         return;
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        /* not stored: keep it in flight and try again */
+        /* not stored: keep it in flight and write it again */
         later(it, RETRY_BASE_MS);
         return;
     }
+    HL_FREE(it->dlq_entry);
     finish(it);
+}
+
+static void send_dead_letter(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+    const char *argv[3] = { "LPUSH", w->dlq_key, it->dlq_entry };
+    size_t lens[3] = { 5, strlen(w->dlq_key), it->dlq_len };
+
+    if (hl_redis_command(w->redis, dlq_reply_cb, it, 3, argv, lens) == HL_OK)
+        it->pending++;
+    else
+        later(it, RETRY_BASE_MS);
 }
 
 static void dead_letter(struct worker_item *it, enum hl_dlq_reason why) {
     struct hl_worker *w = it->w;
     struct hl_dlq_error e;
     struct hl_dlq_entry d;
-    const char *argv[3];
-    size_t lens[3];
-    char *out = NULL;
-    size_t outlen = 0;
     int rc;
 
     memset(&d, 0, sizeof(d));
@@ -245,7 +292,7 @@ static void dead_letter(struct worker_item *it, enum hl_dlq_reason why) {
         d.raw = it->raw;
         d.raw_len = it->raw_len;
     }
-    rc = hl_dlq_build(&d, &out, &outlen);
+    rc = hl_dlq_build(&d, &it->dlq_entry, &it->dlq_len);
     if (rc != HL_OK) {
         hl_log(HL_LOG_ERROR, "dead_letter_build_failed",
                HL_KV_S("error", hl_strerror(rc)));
@@ -258,19 +305,8 @@ static void dead_letter(struct worker_item *it, enum hl_dlq_reason why) {
            HL_KV_I("code", e.code), HL_KV_I("subcode", e.subcode));
     hl_metric_add(w->m.dlq[why], 1);
     count(it, ER_DEAD);
-    it->state = WI_FINISHING;
-    argv[0] = "LPUSH";
-    argv[1] = w->dlq_key;
-    argv[2] = out;
-    lens[0] = 5;
-    lens[1] = strlen(w->dlq_key);
-    lens[2] = outlen;
-    rc = hl_redis_command(w->redis, dlq_reply_cb, it, 3, argv, lens);
-    free(out);
-    if (rc == HL_OK)
-        it->pending++;
-    else
-        worker_lane_done(it);
+    it->state = WI_DEADLETTER;
+    send_dead_letter(it);
 }
 
 /* --------------------------------------------------------- recording */
@@ -283,10 +319,11 @@ static void recorded_cb(struct hl_redis *r, redisReply *reply, void *arg) {
         return;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         /* the send happened; without the record a replay may repeat it:
-         * keep trying to record before going on */
+         * write it again before going on (timer_cb, WI_RECORDING) */
         later(it, RETRY_BASE_MS);
         return;
     }
+    it->state = WI_ACTING;
     act(it);
 }
 
@@ -297,6 +334,8 @@ static int record_done(struct worker_item *it, size_t idx) {
     const char *argv[5] = { "SET", key, "1", "EX", ttl };
     size_t lens[5];
 
+    it->state = WI_RECORDING;
+    it->record_idx = idx;
     if (hl_keys_done(w->cfg->prefix, it->part, it->env.id, (int)idx, key)
         != HL_OK)
         return HL_ETOOBIG;
@@ -334,6 +373,13 @@ static void after_failure(struct worker_item *it, enum worker_outcome o,
                                      RETRY_CAP_MS, (uint32_t)random()));
         return;
     case WO_RATE_LIMITED:
+        /* bounded like any retry (STYLE rule 10): a page limited for
+         * longer than the attempts last dead-letters send_exhausted */
+        it->attempts++;
+        if (it->attempts >= w->cfg->max_attempts) {
+            dead_letter(it, HL_DLQ_SEND_EXHAUSTED);
+            return;
+        }
         hl_metric_add(w->m.retries, 1);
         if (pg != NULL)
             worker_page_pause(w, pg, o);
@@ -391,12 +437,11 @@ static void sent_cb(void *arg, int status, const char *body, size_t len,
     idx = it->fwd_msgs ? done_index(it->action, it->fwd_next, 1)
                        : done_index(it->action, 0, 0);
     if (it->fwd_msgs)
-        it->fwd_next++;
+        it->fwd_done[it->fwd_next++] = 1;
     else
         it->done[it->action] = 1;
     if (record_done(it, idx) != HL_OK)
-        later(it, RETRY_BASE_MS);    /* act() sends nothing twice: the
-                                      * flag above is already set */
+        later(it, RETRY_BASE_MS);    /* timer_cb writes it again */
 }
 
 static int send_graph(struct worker_item *it, struct worker_page *pg,
@@ -455,9 +500,71 @@ static void forwarded_cb(void *arg, int status, const char *body, size_t len,
     else
         msgs = json_object_new_array();
     json_object_put(root);
+    if (json_object_array_length(msgs) > HL_ARRAY_LEN(it->fwd_done)) {
+        hl_log(HL_LOG_WARN, "forward_messages_dropped",
+               HL_KV_S("event", it->env.id),
+               HL_KV_I("answered", (long long)json_object_array_length(msgs)),
+               HL_KV_I("sent", (long long)HL_ARRAY_LEN(it->fwd_done)));
+    }
     it->fwd_msgs = msgs;
     it->fwd_next = 0;
+    memset(it->fwd_done, 0, sizeof(it->fwd_done));
+    if (read_forward_done(it) != HL_OK)
+        later(it, RETRY_BASE_MS);
+}
+
+static size_t fwd_count(const struct worker_item *it) {
+    size_t n = json_object_array_length(it->fwd_msgs);
+
+    return n < HL_ARRAY_LEN(it->fwd_done) ? n : HL_ARRAY_LEN(it->fwd_done);
+}
+
+static void fwd_read_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    struct worker_item *it = arg;
+    size_t i;
+
+    (void)r;
+    if (callback_gone(it))
+        return;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        later(it, RETRY_BASE_MS);
+        return;
+    }
+    for (i = 0; i < reply->elements && i < fwd_count(it); i++)
+        it->fwd_done[i] = reply->element[i]->type == REDIS_REPLY_STRING;
+    it->state = WI_ACTING;
     act(it);
+}
+
+/* Which of the forward's messages a previous run already sent: their done
+ * keys are (i + 1) * FWD_SUB_BASE + j. */
+static int read_forward_done(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+    const char *argv[1 + HL_ARRAY_LEN(it->fwd_done)];
+    size_t lens[1 + HL_ARRAY_LEN(it->fwd_done)];
+    char keys[HL_ARRAY_LEN(it->fwd_done)][HL_KEY_MAX];
+    size_t j, n = fwd_count(it);
+
+    it->state = WI_FWD_READING;
+    if (n == 0) {
+        it->state = WI_ACTING;
+        act(it);
+        return HL_OK;
+    }
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (j = 0; j < n; j++) {
+        if (hl_keys_done(w->cfg->prefix, it->part, it->env.id,
+                         (int)done_index(it->action, j, 1), keys[j]) != HL_OK)
+            return HL_ETOOBIG;
+        argv[1 + j] = keys[j];
+        lens[1 + j] = strlen(keys[j]);
+    }
+    if (hl_redis_command(w->redis, fwd_read_cb, it, 1 + (int)n, argv, lens)
+        != HL_OK)
+        return HL_EAGAIN;
+    it->pending++;
+    return HL_OK;
 }
 
 static int send_forward(struct worker_item *it,
@@ -509,12 +616,14 @@ static int window_tag(struct worker_item *it, const char *tag,
 /* Sends the next forward message not yet done; 1 when one went out. */
 static int forward_next(struct worker_item *it, struct worker_page *pg,
                         const struct worker_action *a, int *rc) {
-    size_t n = json_object_array_length(it->fwd_msgs);
+    size_t n = fwd_count(it);
     const char *tag = NULL;
     char *body = NULL;
     size_t len = 0;
 
-    if (it->fwd_next >= n || it->fwd_next >= FWD_MAX_MSGS)
+    while (it->fwd_next < n && it->fwd_done[it->fwd_next])
+        it->fwd_next++;
+    if (it->fwd_next >= n)
         return 0;
     if (window_tag(it, a->tag, &tag) != HL_OK) {
         dead_letter(it, HL_DLQ_OUTSIDE_WINDOW);

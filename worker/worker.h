@@ -6,12 +6,9 @@
  * in their conversation lane until their reorder window has passed, then
  * run one at a time per lane.
  *
- * Item states (one transition function each, in process.c):
- *   QUEUED   in a lane, waiting for its window and its turn
- *   READING  done keys and conversation hash being read
- *   ACTING   running action `action` (a send in flight or a retry timer)
- *   FINISHING the ack script (conv update + LREM) or a DLQ write in flight
- * Partition states (lease.c): FREE, OWNED, RELEASING. */
+ * Item states: enum worker_item_state (process.c moves items through
+ * them; a failed Redis write retries in its own state, never skipping
+ * ahead). Partition states (lease.c): FREE, OWNED, RELEASING. */
 #ifndef WORKER_H
 #define WORKER_H
 
@@ -50,10 +47,20 @@ struct worker_part {
     long long poll_delay_ms;         /* adaptive idle poll interval */
     struct event *poll_timer;        /* owned */
     long items;                      /* envelopes of it held in memory */
+    int recover_again;               /* inflight held more than we read */
+    long recover_want;               /* envelopes asked for by LRANGE */
     struct hl_worker *w;
 };
 
-enum worker_item_state { WI_QUEUED = 0, WI_READING, WI_ACTING, WI_FINISHING };
+enum worker_item_state {
+    WI_QUEUED = 0,   /* in a lane, waiting for its window and its turn */
+    WI_READING,      /* done keys and conversation hash being read */
+    WI_ACTING,       /* an action's send in flight, or its retry timer */
+    WI_RECORDING,    /* the done key of a successful send being written */
+    WI_FWD_READING,  /* done keys of a forward's messages being read */
+    WI_DEADLETTER,   /* the dead-letter LPUSH in flight (or its retry) */
+    WI_FINISHING     /* the ack in flight (or its retry) */
+};
 
 struct worker_lane;
 
@@ -70,6 +77,11 @@ struct worker_item {
     size_t action;                   /* index of the running action */
     json_object *fwd_msgs;           /* owned: forward's answer messages */
     size_t fwd_next;                 /* next forward message to send */
+    int fwd_done[16];                /* forward messages already sent */
+    size_t record_idx;               /* done index being recorded */
+    char *dlq_entry;                 /* owned: dead letter being written */
+    size_t dlq_len;
+    int ack_tries;                   /* ack sends that failed */
     int *done;                       /* owned: done flags per done index */
     size_t ndone;
     long long last_user_ms;          /* from the conversation hash */
@@ -92,6 +104,8 @@ struct worker_lane {
     struct worker_item *running;
     struct event *timer;             /* owned: head's window */
     struct worker_lane *hnext;       /* hash chain */
+    struct worker_lane *kick_next;   /* in w->kick_list while adding */
+    int in_kick_list;
     struct hl_worker *w;
 };
 
@@ -137,6 +151,8 @@ struct hl_worker {
     struct worker_lane **lanes;       /* owned hash table */
     size_t nbuckets;
     long items;                       /* envelopes held in memory */
+    int adding;                       /* a pop batch is being added */
+    struct worker_lane *kick_list;    /* lanes to start after the batch */
     struct event *tick;               /* owned: heartbeat + leases */
     struct event *sigterm, *sigint;   /* owned */
     struct event *drain_timer;        /* owned */
@@ -172,11 +188,18 @@ void worker_lanes_cleanup(struct hl_worker *w);
 int worker_lane_add(struct hl_worker *w, char *raw, size_t len, long part,
                     int redelivered);
 void worker_lane_done(struct worker_item *it);
+/* Brackets adding a batch of envelopes: lanes start only at the end, once
+ * the whole batch is in (ts, id) order, not in the order Redis listed it. */
+void worker_lanes_batch_begin(struct hl_worker *w);
+void worker_lanes_batch_end(struct hl_worker *w);
 void worker_lanes_drop_part(struct hl_worker *w, long part, int handback);
 long worker_lanes_running(const struct hl_worker *w);
 
 /* process.c */
 void worker_item_start(struct worker_item *it);
+/* The ack of `it` answered (ok) or failed: retried, or the lane goes on.
+ * Called by consume.c's ack callback after it decremented nothing. */
+void worker_item_acked(struct worker_item *it, int ok);
 void worker_item_free(struct worker_item *it);
 
 /* pages.c */
