@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define HL_MAX_PARTS_READ 4096      /* HOOKLINE_PARTITIONS' upper bound */
+
 int worker_parts_init(struct hl_worker *w) {
     long n;
 
@@ -142,8 +144,8 @@ static void acquire_reply_cb(struct hl_redis *r, redisReply *reply,
 }
 
 /* Picks the owned partitions holding the least work to give back. */
-static void shed_extra(struct hl_worker *w) {
-    long extra = w->owned - w->target;
+static void shed_down_to(struct hl_worker *w, long keep) {
+    long extra = w->owned - keep;
     long n;
 
     for (n = 0; n < w->nparts && extra > 0; n++) {
@@ -163,20 +165,108 @@ static void shed_extra(struct hl_worker *w) {
     }
 }
 
-static void take_free(struct hl_worker *w) {
+/* Tries every partition that is not ours while we are under our share.
+ * Counting attempts (not successes) against the share, from a fixed
+ * start, would retry the same partitions other workers hold on every
+ * tick and never reach the free ones: partitions left without an owner
+ * for good. The script answers "held" cheaply, and a race past our share
+ * is given straight back in acquire_reply_cb. */
+static int any_free(const redisReply *reply) {
+    size_t i;
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_NIL)
+            return 1;
+    }
+    return 0;
+}
+
+/* Nothing is free but a live worker holds less than floor(P/W) (a new
+ * one holds nothing): those above the floor give one back per tick, so
+ * every worker ends between floor and ceil (readiness needs the floor). */
+static void make_room(struct hl_worker *w, const redisReply *reply) {
+    long floor_share = w->nparts / (w->live > 0 ? w->live : 1);
+    long owners = 0, min = w->nparts;
+    size_t i, j;
+
+    if (w->owned <= floor_share)
+        return;
+    for (i = 0; i < reply->elements; i++) {
+        const redisReply *a = reply->element[i];
+        long count = 0;
+        int first = 1;
+        if (a->type != REDIS_REPLY_STRING)
+            continue;
+        for (j = 0; j < reply->elements; j++) {
+            const redisReply *b = reply->element[j];
+            if (b->type != REDIS_REPLY_STRING || b->len != a->len ||
+                memcmp(a->str, b->str, a->len) != 0)
+                continue;
+            if (j < i)
+                first = 0;
+            count++;
+        }
+        if (first) {
+            owners++;
+            if (count < min)
+                min = count;
+        }
+    }
+    if (owners < w->live || min < floor_share)
+        shed_down_to(w, w->owned - 1);
+}
+
+static void free_leases_cb(struct hl_redis *r, redisReply *reply,
+                           void *arg) {
+    struct hl_worker *w = arg;
     long want = w->target - w->owned;
     long start = (long)(hl_partition_fnv1a64(HL_FNV_OFFSET, w->id,
                                              strlen(w->id)) %
                         (uint64_t)w->nparts);
     long i;
 
+    (void)r;
+    w->scan_pending = 0;
+    if (w->stopping || w->draining || reply == NULL ||
+        reply->type != REDIS_REPLY_ARRAY ||
+        (long)reply->elements != w->nparts)
+        return;
+    if (want <= 0 || !any_free(reply)) {
+        make_room(w, reply);
+        return;
+    }
+    /* only partitions nobody holds, starting at a place of our own so
+     * workers joining together do not all race for the same ones */
     for (i = 0; i < w->nparts && want > 0; i++) {
-        struct worker_part *p = &w->parts[(start + i) % w->nparts];
-        if (p->state != WP_FREE || p->lease_call)
+        long n = (start + i) % w->nparts;
+        struct worker_part *p = &w->parts[n];
+        if (reply->element[n]->type != REDIS_REPLY_NIL ||
+            p->state != WP_FREE || p->lease_call)
             continue;
         if (lease_call(w, p, "acquire", acquire_reply_cb) == HL_OK)
             want--;
     }
+}
+
+/* Reads every lease (one MGET), then tries to take free ones up to our
+ * share (trying blindly would keep knocking on the same held ones), or
+ * makes room for a worker below its share. */
+static void take_free(struct hl_worker *w) {
+    const char *argv[1 + HL_MAX_PARTS_READ];
+    size_t lens[1 + HL_MAX_PARTS_READ];
+    long n;
+
+    if (w->scan_pending || w->nparts > HL_MAX_PARTS_READ)
+        return;
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (n = 0; n < w->nparts; n++) {
+        argv[1 + n] = w->parts[n].lease;
+        lens[1 + n] = strlen(w->parts[n].lease);
+    }
+    if (hl_redis_command(w->redis, free_leases_cb, w, 1 + (int)w->nparts,
+                         argv, lens) == HL_OK)
+        w->scan_pending = 1;
 }
 
 void worker_lease_tick(struct hl_worker *w) {
@@ -201,8 +291,8 @@ void worker_lease_tick(struct hl_worker *w) {
         return;
     }
     if (w->owned > w->target)
-        shed_extra(w);
-    else if (w->owned < w->target)
+        shed_down_to(w, w->target);
+    else
         take_free(w);
 }
 

@@ -107,8 +107,11 @@ static void route_cb(struct evhttp_request *req, void *arg) {
     if (strcmp(path, "/healthz") == 0) {
         reply_text(req, 200, "ok");
     } else if (strcmp(path, "/readyz") == 0) {
+        /* its share: at least floor(P / live workers); ceil is the most
+         * it takes, and not every worker can hold that much */
+        long live = w->live > 0 ? w->live : 1;
         int ready = hl_redis_ready(w->redis) && w->target > 0 &&
-                    w->owned >= w->target && !w->draining;
+                    w->owned >= w->nparts / live && !w->draining;
         reply_text(req, ready ? 200 : 503, ready ? "ready" : "not ready");
     } else if (strcmp(path, "/metrics") == 0) {
         hl_metric_set(w->m.owned, (double)w->owned);

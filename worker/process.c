@@ -359,9 +359,11 @@ static void after_failure(struct worker_item *it, enum worker_outcome o,
 
     if (it->first_failed_ms == 0)
         it->first_failed_ms = hl_time_now_ms();
+    /* attempts = failed sends of this event, whatever the class: the
+     * dead letter says how many times Graph said no */
+    it->attempts++;
     switch (o) {
     case WO_TRANSIENT:
-        it->attempts++;
         if (it->attempts >= w->cfg->max_attempts) {
             dead_letter(it, it->rule->actions[it->action].type == WA_FORWARD
                                 ? HL_DLQ_FORWARD_FAILED
@@ -375,7 +377,6 @@ static void after_failure(struct worker_item *it, enum worker_outcome o,
     case WO_RATE_LIMITED:
         /* bounded like any retry (STYLE rule 10): a page limited for
          * longer than the attempts last dead-letters send_exhausted */
-        it->attempts++;
         if (it->attempts >= w->cfg->max_attempts) {
             dead_letter(it, HL_DLQ_SEND_EXHAUSTED);
             return;

@@ -160,6 +160,7 @@ struct hl_worker {
     int stopping;                     /* leaving the loop */
     int drained;                      /* leases and live entry given up */
     int heartbeat_pending;
+    int scan_pending;                 /* MGET of every lease in flight */
 };
 
 /* main.c */
