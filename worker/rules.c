@@ -337,8 +337,11 @@ int worker_rules_parse(const char *text, size_t len, const char *what,
         enum json_tokener_error je = json_tokener_get_error(tok);
         snprintf(err, HL_ERR_LEN, "%s: line %d: %s", what,
                  line_of(text, len, json_tokener_get_parse_end(tok)),
-                 root == NULL ? json_tokener_error_desc(je)
-                              : "unexpected bytes after the JSON");
+                 root != NULL ? "unexpected bytes after the JSON"
+                 : je == json_tokener_continue
+                     ? "unexpected end of file (empty, or an object or "
+                       "array left open)"
+                     : json_tokener_error_desc(je));
         goto cleanup;
     }
     list = get(root, "rules");
@@ -357,8 +360,12 @@ int worker_rules_parse(const char *text, size_t len, const char *what,
         rules->n = i + 1;
         rc = load_rule(&rules->rules[i], json_object_array_get_idx(list, i),
                        i, err);
-        if (rc != HL_OK)
+        if (rc != HL_OK) {
+            char why[HL_ERR_LEN];
+            memcpy(why, err, HL_ERR_LEN);
+            snprintf(err, HL_ERR_LEN, "%.80s: %.170s", what, why);
             goto cleanup;
+        }
     }
     *out = rules;
     rules = NULL;
