@@ -89,9 +89,9 @@ static struct worker_lane *lane_get(struct hl_worker *w, const char *page,
 }
 
 static int before(const struct worker_item *a, const struct worker_item *b) {
-    if (a->env.ts != b->env.ts)
-        return a->env.ts < b->env.ts;
-    return strcmp(a->env.id, b->env.id) < 0;
+    if (a->qts != b->qts)
+        return a->qts < b->qts;
+    return strcmp(a->qid, b->qid) < 0;
 }
 
 static int same(const struct worker_item *a, const struct worker_item *b) {
@@ -115,7 +115,7 @@ static void lane_kick(struct worker_lane *l) {
         }
         return;
     }
-    due = it->env.rx + w->cfg->reorder_ms;
+    due = it->qrx + w->cfg->reorder_ms;
     now = hl_time_now_ms();
     if (!it->redelivered && w->cfg->reorder_ms > 0 && now < due) {
         struct timeval tv = { (due - now) / 1000, ((due - now) % 1000) * 1000 };
@@ -153,12 +153,19 @@ int worker_lane_add(struct hl_worker *w, char *raw, size_t len, long part,
         /* not ours to understand: dead-letter it so nothing is lost */
         hl_log(HL_LOG_ERROR, "bad_envelope", HL_KV_I("partition", part),
                HL_KV_I("bytes", (long long)len));
+        it->bad = 1;
         w->items++;
         w->parts[part].items++;
         worker_item_start(it);   /* process.c dead-letters it */
         return HL_EINVAL;
     }
-    l = lane_get(w, it->env.page, it->env.user, part);
+    it->qid = strdup(it->env.id);
+    it->qts = it->env.ts;
+    it->qrx = it->env.rx;
+    l = it->qid ? lane_get(w, it->env.page, it->env.user, part) : NULL;
+    /* the parsed tree is ~10x the bytes: a waiting item keeps only the
+     * bytes; it is parsed again when it starts */
+    hl_envelope_cleanup(&it->env);
     if (l == NULL) {
         worker_item_free(it);
         return HL_ENOMEM;

@@ -39,6 +39,7 @@ void worker_item_free(struct worker_item *it) {
         event_free(it->timer);
     json_object_put(it->fwd_msgs);
     free(it->dlq_entry);
+    free(it->qid);
     hl_envelope_cleanup(&it->env);
     free(it->done);
     free(it->raw);
@@ -212,7 +213,10 @@ void worker_item_start(struct worker_item *it) {
         worker_lane_done(it);     /* stays in inflight for a replay */
         return;
     }
-    if (it->env.root == NULL) {
+    if (!it->bad && hl_envelope_parse(it->raw, it->raw_len, &it->env)
+                        != HL_OK)
+        it->bad = 1;
+    if (it->bad) {
         dead_letter(it, HL_DLQ_MALFORMED_EVENT);
         return;
     }
@@ -403,16 +407,30 @@ static void after_failure(struct worker_item *it, enum worker_outcome o,
     }
 }
 
+static void wake_senders(struct hl_worker *w);
+
+static void sent_done(struct worker_item *it, int status, const char *body,
+                      size_t len, const char *error);
+
 static void sent_cb(void *arg, int status, const char *body, size_t len,
                     const char *error) {
     struct worker_item *it = arg;
+    struct hl_worker *w = it->w;
+
+    if (callback_gone(it))
+        return;
+    sent_done(it, status, body, len, error);
+    wake_senders(w);
+}
+
+
+static void sent_done(struct worker_item *it, int status, const char *body,
+                      size_t len, const char *error) {
     struct hl_worker *w = it->w;
     struct worker_page *pg;
     enum worker_outcome o;
     size_t idx;
 
-    if (callback_gone(it))
-        return;
     o = worker_classify(status, body, len, &it->last_error);
     if (status == 0 && error != NULL)
         snprintf(it->last_error.message, sizeof(it->last_error.message),
@@ -471,13 +489,24 @@ static int send_graph(struct worker_item *it, struct worker_page *pg,
 
 /* ------------------------------------------------------------ forward */
 
+static void forwarded_done(struct worker_item *it, int status,
+                           const char *body, size_t len, const char *error);
+
 static void forwarded_cb(void *arg, int status, const char *body, size_t len,
                          const char *error) {
     struct worker_item *it = arg;
-    json_object *root = NULL, *msgs = NULL;
+    struct hl_worker *w = it->w;
 
     if (callback_gone(it))
         return;
+    forwarded_done(it, status, body, len, error);
+    wake_senders(w);
+}
+
+static void forwarded_done(struct worker_item *it, int status,
+                           const char *body, size_t len, const char *error) {
+    json_object *root = NULL, *msgs = NULL;
+
     if (status < 200 || status >= 300 ||
         hl_json_parse(body ? body : "", len, HL_JSON_DEPTH, &root) != HL_OK) {
         memset(&it->last_error, 0, sizeof(it->last_error));
@@ -668,6 +697,31 @@ static int run_action(struct worker_item *it, struct worker_page *pg,
     return rc;
 }
 
+/* Sends in flight are capped (WORKER_MAX_SENDS): an item that finds no
+ * slot waits in a FIFO and is woken, in order, when a transfer ends. */
+static void wait_for_send_slot(struct worker_item *it) {
+    struct hl_worker *w = it->w;
+
+    it->send_next = NULL;
+    if (w->send_wait_tail != NULL)
+        w->send_wait_tail->send_next = it;
+    else
+        w->send_wait = it;
+    w->send_wait_tail = it;
+}
+
+static void wake_senders(struct hl_worker *w) {
+    while (w->send_wait != NULL && !w->stopping &&
+           worker_http_in_flight(w->http) < WORKER_MAX_SENDS) {
+        struct worker_item *it = w->send_wait;
+        w->send_wait = it->send_next;
+        if (w->send_wait == NULL)
+            w->send_wait_tail = NULL;
+        it->send_next = NULL;
+        act(it);
+    }
+}
+
 /* Runs the next action not yet done, or acks when none is left. */
 static void act(struct worker_item *it) {
     struct hl_worker *w = it->w;
@@ -695,9 +749,13 @@ static void act(struct worker_item *it) {
         later(it, pg->paused_until_ms - now);
         return;
     }
+    if (worker_http_in_flight(w->http) >= WORKER_MAX_SENDS) {
+        wait_for_send_slot(it);
+        return;
+    }
     rc = run_action(it, pg, &it->rule->actions[it->action]);
     if (rc == HL_EAGAIN) {
-        later(it, 10);          /* too many sends in flight: wait a bit */
+        later(it, RETRY_BASE_MS);   /* Redis not ready for a record */
     } else if (rc != HL_OK) {
         hl_log(HL_LOG_ERROR, "action_failed", HL_KV_S("event", it->env.id),
                HL_KV_S("error", hl_strerror(rc)));

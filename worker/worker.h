@@ -27,7 +27,9 @@
 
 #define WORKER_ID_MAX 96
 #define WORKER_POP_BATCH 64          /* envelopes per pop call */
-#define WORKER_MAX_ITEMS 2000        /* envelopes held in memory at once */
+#define WORKER_MAX_ITEMS 4000        /* envelopes held in memory at once:
+                                      * with the reorder window this bounds
+                                      * throughput at MAX / window */
 #define WORKER_MAX_SENDS 256         /* Send API calls in flight */
 #define WORKER_SEND_TIMEOUT_MS 10000
 #define WORKER_DRAIN_MS 8000         /* SIGTERM: exit within 10 s */
@@ -70,7 +72,13 @@ struct worker_item {
     enum worker_item_state state;
     char *raw;                       /* owned: envelope bytes (for LREM) */
     size_t raw_len;
-    struct hl_envelope env;          /* owned: parsed raw */
+    struct hl_envelope env;          /* owned: parsed raw, only while it
+                                      * runs (a queued item keeps just the
+                                      * bytes and its ordering fields) */
+    char *qid;                       /* owned: event id, for ordering */
+    long long qts, qrx;              /* ts and rx, for ordering */
+    int bad;                         /* the bytes are not an envelope */
+    struct worker_item *send_next;   /* in w->send_wait */
     long part;
     int redelivered;                 /* recovered from inflight */
     const struct worker_rule *rule;  /* borrowed from w->rules */
@@ -152,6 +160,8 @@ struct hl_worker {
     size_t nbuckets;
     long items;                       /* envelopes held in memory */
     int adding;                       /* a pop batch is being added */
+    struct worker_item *send_wait;    /* items waiting for a send slot */
+    struct worker_item *send_wait_tail;
     struct worker_lane *kick_list;    /* lanes to start after the batch */
     struct event *tick;               /* owned: heartbeat + leases */
     struct event *sigterm, *sigint;   /* owned */
