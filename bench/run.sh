@@ -355,3 +355,5 @@ else
     say "peak RSS: ceiling $CEIL_RSS_KB kB"
 fi
 say "(figures only: make bench never fails on speed)"
+# The worker part (bench/worker.sh) runs on its own servers: stop ours first.
+cleanup; trap - EXIT; exec bash bench/worker.sh
