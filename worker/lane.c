@@ -39,7 +39,8 @@ static void lane_maybe_drop(struct worker_lane *l) {
     struct hl_worker *w = l->w;
     struct worker_lane **pp;
 
-    if (l->head != NULL || l->running != NULL || l->in_kick_list)
+    if (l->head != NULL || l->running != NULL || l->in_kick_list ||
+        l->in_ready)
         return;
     pp = &w->lanes[bucket_of(w, l->key)];
     while (*pp != NULL && *pp != l)
@@ -122,10 +123,40 @@ static void lane_kick(struct worker_lane *l) {
         evtimer_add(l->timer, &tv);
         return;
     }
+    if (w->nrunning >= WORKER_MAX_RUNNING) {
+        /* due, but the worker runs enough at once: wait for a slot, in
+         * the order lanes became due */
+        if (!l->in_ready) {
+            l->in_ready = 1;
+            l->ready_next = NULL;
+            if (w->ready_tail != NULL)
+                w->ready_tail->ready_next = l;
+            else
+                w->ready = l;
+            w->ready_tail = l;
+        }
+        return;
+    }
     l->head = it->next;
     it->next = NULL;
     l->running = it;
+    w->nrunning++;
     worker_item_start(it);
+}
+
+/* Gives freed run slots to the lanes waiting for one. */
+static void run_ready(struct hl_worker *w) {
+    while (w->ready != NULL && w->nrunning < WORKER_MAX_RUNNING &&
+           !w->stopping) {
+        struct worker_lane *l = w->ready;
+        w->ready = l->ready_next;
+        if (w->ready == NULL)
+            w->ready_tail = NULL;
+        l->ready_next = NULL;
+        l->in_ready = 0;
+        lane_kick(l);
+        lane_maybe_drop(l);
+    }
 }
 
 static void lane_timer_cb(evutil_socket_t fd, short what, void *arg) {
@@ -221,8 +252,10 @@ void worker_lane_done(struct worker_item *it) {
     }
     w->items--;
     w->parts[it->part].items--;
-    if (l != NULL && l->running == it)
+    if (l != NULL && l->running == it) {
         l->running = NULL;
+        w->nrunning--;
+    }
     part = &w->parts[it->part];
     worker_item_free(it);
     if (part->items == 0 && part->recover_again && part->state == WP_OWNED) {
@@ -235,6 +268,7 @@ void worker_lane_done(struct worker_item *it) {
         lane_kick(l);
         lane_maybe_drop(l);
     }
+    run_ready(w);
     worker_consume_kick(w);
     worker_maybe_exit(w);
 }

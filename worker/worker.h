@@ -31,6 +31,8 @@
                                       * with the reorder window this bounds
                                       * throughput at MAX / window */
 #define WORKER_MAX_SENDS 256         /* Send API calls in flight */
+#define WORKER_MAX_RUNNING 512       /* events running at once (each holds
+                                      * its parsed envelope) */
 #define WORKER_SEND_TIMEOUT_MS 10000
 #define WORKER_DRAIN_MS 8000         /* SIGTERM: exit within 10 s */
 
@@ -114,6 +116,8 @@ struct worker_lane {
     struct worker_lane *hnext;       /* hash chain */
     struct worker_lane *kick_next;   /* in w->kick_list while adding */
     int in_kick_list;
+    struct worker_lane *ready_next;  /* in w->ready: due, but no run slot */
+    int in_ready;
     struct hl_worker *w;
 };
 
@@ -163,6 +167,9 @@ struct hl_worker {
     struct worker_item *send_wait;    /* items waiting for a send slot */
     struct worker_item *send_wait_tail;
     struct worker_lane *kick_list;    /* lanes to start after the batch */
+    long nrunning;                    /* lanes running an event */
+    struct worker_lane *ready;        /* FIFO of lanes due, no run slot */
+    struct worker_lane *ready_tail;
     struct event *tick;               /* owned: heartbeat + leases */
     struct event *sigterm, *sigint;   /* owned */
     struct event *drain_timer;        /* owned */
