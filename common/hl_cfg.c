@@ -73,8 +73,9 @@ static const struct opt opts[] = {
       F(graph_api_version), "pinned Graph API version" },
     { "HOOKLINE_MAX_ATTEMPTS", T_INT, "8", 1, 100, WRK, 0,
       F(max_attempts), "send attempts before dead-lettering" },
-    { "HOOKLINE_METRICS_PORT", T_INT, "-1", -1, 65535, WRK, 0,
-      F(metrics_port), "worker /metrics, /healthz, /readyz port (unset: off)" },
+    { "HOOKLINE_METRICS_PORT", T_INT, NULL, 0, 65535, WRK, 0,
+      F(metrics_port), "worker /metrics, /healthz, /readyz port (unset: "
+      "off; 0: any free port, logged)" },
     { "HOOKLINE_LOG", T_LEVEL, "info", 0, 0, ALL | FGR, 0,
       F(log_level), "log level: debug, info, warn, error" },
     { "HOOKLINE_INGEST_URL", T_STR, NULL, 0, 0, CTL, 0,
@@ -282,6 +283,7 @@ int hl_cfg_load(struct hl_cfg *cfg, unsigned prog, char err[HL_ERR_LEN]) {
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->prog = prog;
+    cfg->metrics_port = -1;       /* unset: off (0 means any free port) */
     err[0] = '\0';
     for (i = 0; i < HL_ARRAY_LEN(opts) && rc == HL_OK; i++) {
         const struct opt *o = &opts[i];
@@ -355,8 +357,6 @@ void hl_cfg_help(unsigned prog, FILE *out) {
         fprintf(out, "  %-28s %s", o->env, o->help);
         if (o->required_by & prog)
             fprintf(out, " (required)");
-        else if (o->def != NULL && o->type != T_URL)
-            fprintf(out, " (default %s)", o->def);
         else if (o->def != NULL)
             fprintf(out, " (default %s)", o->def);
         fprintf(out, "\n");
