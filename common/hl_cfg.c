@@ -2,6 +2,7 @@
  * bounds checks and --help. The only file that calls getenv(). */
 #include "hl.h"
 #include "hl_cfg.h"
+#include "hl_file.h"
 #include "hl_log.h"
 
 #include <errno.h>
@@ -79,7 +80,8 @@ static const struct opt opts[] = {
     { "HOOKLINE_LOG", T_LEVEL, "info", 0, 0, ALL | FGR, 0,
       F(log_level), "log level: debug, info, warn, error" },
     { "HOOKLINE_INGEST_URL", T_STR, NULL, 0, 0, CTL, 0,
-      F(ingest_url), "where hookctl reaches ingest (default http://127.0.0.1:$PORT)" },
+      F(ingest_url),
+      "where hookctl reaches ingest (default http://127.0.0.1:$PORT)" },
     { "HOOKLINE_LEASE_MS", T_INT, "5000", 500, 600000, WRK | CTL, 0,
       F(lease_ms), "partition lease time" },
     { "HOOKLINE_PUBLIC_URL", T_STR, NULL, 0, 0, CTL, 0,
@@ -90,45 +92,21 @@ static const struct opt opts[] = {
  * (and its \r). Returns HL_OK and sets *out (caller owns; free()). */
 static int read_value_file(const char *env, const char *path, char **out,
                            size_t *outlen, char err[HL_ERR_LEN]) {
-    FILE *f = NULL;
-    char *buf = NULL;
-    size_t n;
-    int rc = HL_EINVAL;
+    char what[128];
+    size_t n = 0;
+    int rc;
 
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, HL_ERR_LEN, "%s_FILE: cannot open %s: %s", env, path,
-                 strerror(errno));
-        goto cleanup;
-    }
-    buf = malloc(FILE_MAX_BYTES + 1);
-    if (buf == NULL) {
-        rc = HL_ENOMEM;
-        goto cleanup;
-    }
-    n = fread(buf, 1, FILE_MAX_BYTES + 1, f);
-    if (ferror(f) || n > FILE_MAX_BYTES) {
-        snprintf(err, HL_ERR_LEN, "%s_FILE: %s is unreadable or over %d "
-                 "bytes", env, path, FILE_MAX_BYTES);
-        goto cleanup;
-    }
-    if (n > 0 && buf[n - 1] == '\n')
+    snprintf(what, sizeof(what), "%s_FILE", env);
+    rc = hl_file_read(what, path, FILE_MAX_BYTES, out, &n, err);
+    if (rc != HL_OK)
+        return rc;
+    if (n > 0 && (*out)[n - 1] == '\n')
         n--;
-    if (n > 0 && buf[n - 1] == '\r')
+    if (n > 0 && (*out)[n - 1] == '\r')
         n--;
-    buf[n] = '\0';
-    *out = buf;
+    (*out)[n] = '\0';
     *outlen = n;
-    buf = NULL;
-    rc = HL_OK;
-cleanup:
-    if (buf != NULL) {
-        memset(buf, 0, FILE_MAX_BYTES + 1);
-        free(buf);
-    }
-    if (f != NULL)
-        fclose(f);
-    return rc;
+    return HL_OK;
 }
 
 /* Finds the raw value of one option: NAME, or the contents of NAME_FILE.

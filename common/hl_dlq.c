@@ -44,29 +44,19 @@ int hl_dlq_new_id(char out[HL_DLQ_ID_LEN + 1]) {
     return HL_OK;
 }
 
-static int add(json_object *o, const char *k, json_object *v) {
-    if (v == NULL)
-        return HL_ENOMEM;
-    if (json_object_object_add(o, k, v) != 0) {
-        json_object_put(v);
-        return HL_ENOMEM;
-    }
-    return HL_OK;
-}
-
 static json_object *error_object(const struct hl_dlq_error *e) {
     json_object *o = json_object_new_object();
 
     if (o == NULL)
         return NULL;
-    if ((e->http && add(o, "http", json_object_new_int(e->http))) ||
-        (e->code && add(o, "code", json_object_new_int64(e->code))) ||
+    if ((e->http && hl_json_add(o, "http", json_object_new_int(e->http))) ||
+        (e->code && hl_json_add(o, "code", json_object_new_int64(e->code))) ||
         (e->subcode &&
-         add(o, "subcode", json_object_new_int64(e->subcode))) ||
+         hl_json_add(o, "subcode", json_object_new_int64(e->subcode))) ||
         (e->message &&
-         add(o, "message", json_object_new_string(e->message))) ||
+         hl_json_add(o, "message", json_object_new_string(e->message))) ||
         (e->fbtrace_id &&
-         add(o, "fbtrace_id", json_object_new_string(e->fbtrace_id)))) {
+         hl_json_add(o, "fbtrace_id", json_object_new_string(e->fbtrace_id)))) {
         json_object_put(o);
         return NULL;
     }
@@ -87,18 +77,22 @@ static int add_raw(json_object *o, const void *raw, size_t len) {
             keep--;
             back++;
         }
-        if (add(o, "raw_truncated", json_object_new_boolean(1)) != HL_OK)
+        if (hl_json_add(o, "raw_truncated", json_object_new_boolean(1))
+            != HL_OK)
             return HL_ENOMEM;
     }
-    if (add(o, "raw_len", json_object_new_int64((long long)len)) != HL_OK)
+    if (hl_json_add(o, "raw_len", json_object_new_int64((long long)len))
+        != HL_OK)
         return HL_ENOMEM;
     if (hl_json_utf8_valid(raw, keep))
-        return add(o, "raw", json_object_new_string_len(raw, (int)keep));
+        return hl_json_add(o, "raw",
+                           json_object_new_string_len(raw, (int)keep));
     b64 = malloc(4 * ((keep + 2) / 3) + 1);
     if (b64 == NULL)
         return HL_ENOMEM;
     EVP_EncodeBlock(b64, raw, (int)keep);
-    rc = add(o, "raw_base64", json_object_new_string((const char *)b64));
+    rc = hl_json_add(o, "raw_base64",
+                     json_object_new_string((const char *)b64));
     free(b64);
     return rc;
 }
@@ -109,26 +103,28 @@ static int fill(json_object *o, const struct hl_dlq_entry *e) {
 
     if (hl_dlq_new_id(id) != HL_OK)
         return HL_ERR;
-    if (add(o, "v", json_object_new_int(1)) ||
-        add(o, "id", json_object_new_string(id)) ||
-        add(o, "reason", json_object_new_string(hl_dlq_reason_name(e->reason))) ||
-        add(o, "stage",
+    if (hl_json_add(o, "v", json_object_new_int(1)) ||
+        hl_json_add(o, "id", json_object_new_string(id)) ||
+        hl_json_add(o, "reason",
+                    json_object_new_string(hl_dlq_reason_name(e->reason))) ||
+        hl_json_add(o, "stage",
             json_object_new_string(e->worker_stage ? "worker" : "ingest")))
         return HL_ENOMEM;
-    if (e->error != NULL && add(o, "error", error_object(e->error)))
+    if (e->error != NULL && hl_json_add(o, "error", error_object(e->error)))
         return HL_ENOMEM;
-    if (add(o, "attempts", json_object_new_int(e->attempts)) ||
-        add(o, "first_failed", json_object_new_int64(e->first_failed)) ||
-        add(o, "failed", json_object_new_int64(e->failed)))
+    if (hl_json_add(o, "attempts", json_object_new_int(e->attempts)) ||
+        hl_json_add(o, "first_failed",
+                    json_object_new_int64(e->first_failed)) ||
+        hl_json_add(o, "failed", json_object_new_int64(e->failed)))
         return HL_ENOMEM;
     if (e->worker != NULL &&
-        add(o, "worker", json_object_new_string(e->worker)))
+        hl_json_add(o, "worker", json_object_new_string(e->worker)))
         return HL_ENOMEM;
     if (e->envelope != NULL) {
         if (hl_json_parse(e->envelope, e->envelope_len, HL_JSON_DEPTH * 2,
                           &env) != HL_OK)
             return HL_EINVAL;
-        if (add(o, "envelope", env))
+        if (hl_json_add(o, "envelope", env))
             return HL_ENOMEM;
     }
     if (e->raw != NULL)

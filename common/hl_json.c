@@ -168,6 +168,16 @@ cleanup:
     return rc;
 }
 
+int hl_json_add(json_object *o, const char *k, json_object *v) {
+    if (v == NULL)
+        return HL_ENOMEM;
+    if (json_object_object_add(o, k, v) != 0) {
+        json_object_put(v);
+        return HL_ENOMEM;
+    }
+    return HL_OK;
+}
+
 int hl_json_parse(const char *p, size_t len, int depth, json_object **out) {
     struct hl_chunk c = { p, len };
 

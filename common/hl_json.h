@@ -18,6 +18,11 @@ int hl_json_parse(const char *p, size_t len, int depth, json_object **out);
 int hl_json_parse_chunks(const struct hl_chunk *chunks, size_t n, int depth,
                          json_object **out);
 
+/* Adds `v` under `k` to object `o`. Takes ownership of `v` always (it is
+ * released on failure). Returns HL_OK, or HL_ENOMEM (also when v is NULL,
+ * i.e. its constructor failed). */
+int hl_json_add(json_object *o, const char *k, json_object *v);
+
 /* 1 when the bytes are strict UTF-8 (no overlongs, no surrogates, nothing
  * past U+10FFFF, no cut sequence at the end), else 0. */
 int hl_json_utf8_valid(const void *p, size_t len);

@@ -30,8 +30,10 @@ struct hl_kv {
 };
 
 #define HL_KV_S(key, v) ((struct hl_kv){ (key), HL_KV_STR, (v), (size_t)-1, 0 })
-#define HL_KV_SN(key, v, len) ((struct hl_kv){ (key), HL_KV_STR, (v), (len), 0 })
-#define HL_KV_I(key, v) ((struct hl_kv){ (key), HL_KV_INT, NULL, 0, (long long)(v) })
+#define HL_KV_SN(key, v, len) \
+    ((struct hl_kv){ (key), HL_KV_STR, (v), (len), 0 })
+#define HL_KV_I(key, v) \
+    ((struct hl_kv){ (key), HL_KV_INT, NULL, 0, (long long)(v) })
 #define HL_KV_B(key, v) ((struct hl_kv){ (key), HL_KV_BOOL, NULL, 0, !!(v) })
 
 /* hl_log(level, "event_name", HL_KV_S("k", v), HL_KV_I("n", 3)) */

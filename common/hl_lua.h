@@ -1,6 +1,7 @@
 /* hl_lua.h - the Lua scripts hookline runs in Redis. Their bodies live in
- * common/lua/ (one .lua file each) and are embedded at build time (scripts/embed-lua.sh
- * writes build/hl_lua_gen.c), so programs need no files at run time.
+ * common/lua/ (one .lua file each) and are embedded at build time
+ * (scripts/embed-lua.sh writes build/hl_lua_gen.c), so programs need no
+ * files at run time.
  * Every script receives each key it touches through KEYS[]. */
 #ifndef HL_LUA_H
 #define HL_LUA_H

@@ -8,6 +8,7 @@
 #include "hl_http.h"
 #include "hl_keys.h"
 #include "hl_log.h"
+#include "hl_main.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -144,48 +145,20 @@ static void teardown(struct hl_ingest *ing) {
     ingest_metrics_cleanup(&ing->m);
 }
 
-static int register_secrets(const struct hl_cfg *cfg) {
-    size_t i;
-    int rc = hl_log_add_secret(cfg->verify_token.buf, cfg->verify_token.len);
-
-    for (i = 0; i < cfg->n_app_secrets && rc == HL_OK; i++)
-        rc = hl_log_add_secret(cfg->app_secrets[i].buf,
-                               cfg->app_secrets[i].len);
-    if (rc == HL_OK)
-        rc = hl_log_add_secret(cfg->redis.password.buf,
-                               cfg->redis.password.len);
-    return rc;
-}
-
 int main(int argc, char **argv) {
     struct hl_cfg cfg;
     struct hl_ingest ing;
     char err[HL_ERR_LEN];
-    int rc = 1;
+    int rc = hl_main_args(argc, argv, PROG, usage);
 
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-                     strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc > 1) {
-        fprintf(stderr, PROG ": unknown argument %s\n", argv[1]);
-        usage(stderr);
+    if (rc >= 0)
+        return rc;
+    rc = hl_main_start(PROG, HL_PROG_INGEST, &cfg);
+    if (rc == 2)
         return 2;
-    }
-    hl_log_init(PROG, HL_LOG_INFO);
-    if (hl_cfg_load(&cfg, HL_PROG_INGEST, err) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "config_error", HL_KV_S("error", err));
-        return 2;
-    }
-    hl_log_init(PROG, cfg.log_level);
-    if (register_secrets(&cfg) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "startup_failed",
-               HL_KV_S("error", "cannot register secrets"));
+    if (rc != 0)
         goto cleanup;
-    }
-    hl_log_bridge_libevent();
-    signal(SIGPIPE, SIG_IGN);
+    rc = 1;
     memset(&ing, 0, sizeof(ing));
     ing.cfg = &cfg;
     if (setup(&ing, err) != HL_OK) {
@@ -198,7 +171,6 @@ int main(int argc, char **argv) {
     hl_log(HL_LOG_INFO, "stopped");
     rc = 0;
 cleanup:
-    hl_log_clear_secrets();
-    hl_cfg_cleanup(&cfg);
+    hl_main_cleanup(&cfg);
     return rc;
 }

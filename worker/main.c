@@ -7,6 +7,7 @@
 #include "worker.h"
 #include "hl_keys.h"
 #include "hl_log.h"
+#include "hl_main.h"
 #include "hl_time.h"
 
 #include <signal.h>
@@ -182,52 +183,28 @@ static void teardown(struct hl_worker *w) {
     worker_rules_free(w->rules);
 }
 
-static int register_secrets(const struct hl_cfg *cfg) {
-    size_t i;
-    int rc = hl_log_add_secret(cfg->page_token.buf, cfg->page_token.len);
-
-    for (i = 0; i < cfg->n_app_secrets && rc == HL_OK; i++)
-        rc = hl_log_add_secret(cfg->app_secrets[i].buf,
-                               cfg->app_secrets[i].len);
-    if (rc == HL_OK)
-        rc = hl_log_add_secret(cfg->redis.password.buf,
-                               cfg->redis.password.len);
-    return rc;
-}
-
 int main(int argc, char **argv) {
     struct hl_cfg cfg;
     struct hl_worker w;
     char err[HL_ERR_LEN];
-    int rc = 1;
+    int rc = hl_main_args(argc, argv, PROG, usage);
 
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-                     strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc > 1) {
-        fprintf(stderr, PROG ": unknown argument %s\n", argv[1]);
-        usage(stderr);
+    if (rc >= 0)
+        return rc;
+    rc = hl_main_start(PROG, HL_PROG_WORKER, &cfg);
+    if (rc == 2)
         return 2;
-    }
-    hl_log_init(PROG, HL_LOG_INFO);
-    if (hl_cfg_load(&cfg, HL_PROG_WORKER, err) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "config_error", HL_KV_S("error", err));
-        return 2;
-    }
-    hl_log_init(PROG, cfg.log_level);
+    if (rc != 0)
+        goto cleanup;
+    rc = 1;
     srandom((unsigned)(hl_time_mono_us() ^ (long long)getpid()));
-    signal(SIGPIPE, SIG_IGN);
     memset(&w, 0, sizeof(w));
     w.cfg = &cfg;
-    if (register_secrets(&cfg) != HL_OK ||
-        curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         hl_log(HL_LOG_ERROR, "startup_failed",
-               HL_KV_S("error", "secrets or curl init"));
+               HL_KV_S("error", "curl_global_init failed"));
         goto cleanup;
     }
-    hl_log_bridge_libevent();
     rc = setup(&w, err);
     if (rc != HL_OK) {
         hl_log(HL_LOG_ERROR, rc == HL_EINVAL ? "config_error"
@@ -244,7 +221,6 @@ int main(int argc, char **argv) {
     hl_log(HL_LOG_INFO, "stopped");
     rc = 0;
 cleanup:
-    hl_log_clear_secrets();
-    hl_cfg_cleanup(&cfg);
+    hl_main_cleanup(&cfg);
     return rc;
 }

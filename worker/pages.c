@@ -4,11 +4,11 @@
  * page that is rate limited, blocked or whose token stopped working.
  * Tokens are registered with the logger so they can never be printed. */
 #include "worker.h"
+#include "hl_file.h"
 #include "hl_json.h"
 #include "hl_log.h"
 #include "hl_time.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,25 +32,17 @@ static int add_page(struct hl_worker *w, const char *id, const char *token,
 
 static int load_file(struct hl_worker *w, const char *path,
                      char err[HL_ERR_LEN]) {
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
     json_object *root = NULL, *list = NULL;
-    size_t n, i;
-    int rc = HL_EINVAL;
+    size_t flen = 0, n, i;
+    int rc;
 
-    if (f == NULL) {
-        snprintf(err, HL_ERR_LEN, "HOOKLINE_PAGES_FILE: cannot open %s: %s",
-                 path, strerror(errno));
-        return HL_EINVAL;
-    }
-    buf = malloc(PAGES_FILE_MAX + 1);
-    if (buf == NULL) {
-        rc = HL_ENOMEM;
-        goto cleanup;
-    }
-    n = fread(buf, 1, PAGES_FILE_MAX + 1, f);
-    if (n > PAGES_FILE_MAX ||
-        hl_json_parse(buf, n, HL_JSON_DEPTH, &root) != HL_OK ||
+    rc = hl_file_read("HOOKLINE_PAGES_FILE", path, PAGES_FILE_MAX, &buf,
+                      &flen, err);
+    if (rc != HL_OK)
+        return rc;
+    rc = HL_EINVAL;
+    if (hl_json_parse(buf, flen, HL_JSON_DEPTH, &root) != HL_OK ||
         !json_object_object_get_ex(root, "pages", &list) ||
         !json_object_is_type(list, json_type_array)) {
         snprintf(err, HL_ERR_LEN, "HOOKLINE_PAGES_FILE: %s must be JSON "
@@ -83,11 +75,8 @@ static int load_file(struct hl_worker *w, const char *path,
     rc = HL_OK;
 cleanup:
     json_object_put(root);
-    if (buf != NULL) {
-        memset(buf, 0, n < PAGES_FILE_MAX ? n : PAGES_FILE_MAX);
-        free(buf);
-    }
-    fclose(f);
+    memset(buf, 0, flen);          /* it holds access tokens */
+    free(buf);
     return rc;
 }
 

@@ -1,9 +1,9 @@
 /* rules.c - rules file load/validate, first-match evaluation and Send API
  * bodies (see rules.h). */
 #include "rules.h"
+#include "hl_file.h"
 #include "hl_json.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -379,31 +379,15 @@ cleanup:
 
 int worker_rules_load(const char *path, struct worker_rules **out,
                       char err[HL_ERR_LEN]) {
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    size_t n;
-    int rc = HL_EINVAL;
+    size_t n = 0;
+    int rc;
 
-    if (f == NULL) {
-        snprintf(err, HL_ERR_LEN, "HOOKLINE_RULES: cannot open %s: %s", path,
-                 strerror(errno));
-        return HL_EINVAL;
-    }
-    buf = malloc(RULES_MAX_BYTES + 1);
-    if (buf == NULL) {
-        rc = HL_ENOMEM;
-        goto cleanup;
-    }
-    n = fread(buf, 1, RULES_MAX_BYTES + 1, f);
-    if (ferror(f) || n > RULES_MAX_BYTES) {
-        snprintf(err, HL_ERR_LEN, "HOOKLINE_RULES: %s unreadable or over %d "
-                 "bytes", path, RULES_MAX_BYTES);
-        goto cleanup;
-    }
+    rc = hl_file_read("HOOKLINE_RULES", path, RULES_MAX_BYTES, &buf, &n, err);
+    if (rc != HL_OK)
+        return rc;
     rc = worker_rules_parse(buf, n, path, out, err);
-cleanup:
     free(buf);
-    fclose(f);
     return rc;
 }
 
@@ -546,16 +530,6 @@ static char *expand(const char *tmpl, const struct hl_envelope *env) {
     return out;
 }
 
-static int add(json_object *o, const char *k, json_object *v) {
-    if (v == NULL)
-        return HL_ENOMEM;
-    if (json_object_object_add(o, k, v) != 0) {
-        json_object_put(v);
-        return HL_ENOMEM;
-    }
-    return HL_OK;
-}
-
 static json_object *recipient(const struct hl_envelope *env) {
     json_object *r = json_object_new_object();
     json_object *sender = event_member(env, "sender");
@@ -564,9 +538,9 @@ static json_object *recipient(const struct hl_envelope *env) {
     if (r == NULL)
         return NULL;
     if (get_str(sender, "id") == NULL && get_str(sender, "user_ref") != NULL)
-        rc = add(r, "user_ref", json_object_new_string(env->user));
+        rc = hl_json_add(r, "user_ref", json_object_new_string(env->user));
     else
-        rc = add(r, "id", json_object_new_string(env->user));
+        rc = hl_json_add(r, "id", json_object_new_string(env->user));
     if (rc != HL_OK) {
         json_object_put(r);
         return NULL;
@@ -584,13 +558,14 @@ static json_object *message_of(const struct worker_action *a,
         return NULL;
     if (a->text != NULL) {
         text = expand(a->text, env);
-        rc = text ? add(m, "text", json_object_new_string(text)) : HL_ENOMEM;
+        rc = text ? hl_json_add(m, "text", json_object_new_string(text))
+                  : HL_ENOMEM;
         free(text);
     } else {
-        rc = add(m, "attachment", json_object_get(a->attachment));
+        rc = hl_json_add(m, "attachment", json_object_get(a->attachment));
     }
     if (rc == HL_OK && a->quick_replies != NULL)
-        rc = add(m, "quick_replies", json_object_get(a->quick_replies));
+        rc = hl_json_add(m, "quick_replies", json_object_get(a->quick_replies));
     if (rc != HL_OK) {
         json_object_put(m);
         return NULL;
@@ -600,31 +575,32 @@ static json_object *message_of(const struct worker_action *a,
 
 static int fill_message(json_object *b, const struct hl_envelope *env,
                         const char *tag, json_object *message) {
-    if (add(b, "recipient", recipient(env)))
+    if (hl_json_add(b, "recipient", recipient(env)))
         return HL_ENOMEM;
-    if (add(b, "messaging_type",
+    if (hl_json_add(b, "messaging_type",
             json_object_new_string(tag ? "MESSAGE_TAG" : "RESPONSE")))
         return HL_ENOMEM;
-    if (tag != NULL && add(b, "tag", json_object_new_string(tag)))
+    if (tag != NULL && hl_json_add(b, "tag", json_object_new_string(tag)))
         return HL_ENOMEM;
-    return add(b, "message", message);
+    return hl_json_add(b, "message", message);
 }
 
 static int fill_body(json_object *b, const struct worker_action *a,
                      const struct hl_envelope *env, const char *tag) {
     if (a->type == WA_PASS_THREAD_CONTROL) {
-        if (add(b, "recipient", recipient(env)) ||
-            add(b, "target_app_id", json_object_new_string(a->target_app_id)))
+        if (hl_json_add(b, "recipient", recipient(env)) ||
+            hl_json_add(b, "target_app_id",
+                        json_object_new_string(a->target_app_id)))
             return HL_ENOMEM;
         if (a->metadata != NULL &&
-            add(b, "metadata", json_object_new_string(a->metadata)))
+            hl_json_add(b, "metadata", json_object_new_string(a->metadata)))
             return HL_ENOMEM;
         return HL_OK;
     }
     if (a->type == WA_SENDER_ACTION) {
-        if (add(b, "recipient", recipient(env)))
+        if (hl_json_add(b, "recipient", recipient(env)))
             return HL_ENOMEM;
-        return add(b, "sender_action",
+        return hl_json_add(b, "sender_action",
                    json_object_new_string(a->sender_action));
     }
     return fill_message(b, env, tag, message_of(a, env));

@@ -1,17 +1,12 @@
 /* json.c - small json-c helpers for building fakegraph's answers and log
  * entries: adds that never leak on failure, and a compact dump. No I/O. */
 #include "fakegraph.h"
+#include "hl_json.h"
 
 #include <string.h>
 
 int fg_json_add(json_object *o, const char *k, json_object *v) {
-    if (v == NULL)
-        return HL_ENOMEM;
-    if (json_object_object_add(o, k, v) != 0) {
-        json_object_put(v);
-        return HL_ENOMEM;
-    }
-    return HL_OK;
+    return hl_json_add(o, k, v);
 }
 
 int fg_json_add_str(json_object *o, const char *k, const char *s) {

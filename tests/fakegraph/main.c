@@ -8,6 +8,7 @@
 #include "fakegraph.h"
 #include "hl_http.h"
 #include "hl_log.h"
+#include "hl_main.h"
 #include "hl_time.h"
 
 #include <signal.h>
@@ -182,35 +183,21 @@ int main(int argc, char **argv) {
     uint64_t seed = 0;
     int rc = 1;
 
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-                     strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc > 1) {
-        fprintf(stderr, FG_PROG ": unknown argument %s\n", argv[1]);
-        usage(stderr);
-        return 2;
-    }
-    hl_log_init(FG_PROG, HL_LOG_INFO);
+    rc = hl_main_args(argc, argv, FG_PROG, usage);
+    if (rc >= 0)
+        return rc;
     memset(&fg, 0, sizeof(fg));
-    if (hl_cfg_load(&cfg, HL_PROG_FAKEGRAPH, err) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "config_error", HL_KV_S("error", err));
+    rc = hl_main_start(FG_PROG, HL_PROG_FAKEGRAPH, &cfg);
+    if (rc == 2)
         return 2;
-    }
-    hl_log_init(FG_PROG, cfg.log_level);
+    if (rc != 0)
+        goto cleanup;
+    rc = 1;
     if (load_fake_env(&fg, &seed, err) != HL_OK) {
         hl_log(HL_LOG_ERROR, "config_error", HL_KV_S("error", err));
         rc = 2;
         goto cleanup;
     }
-    if (hl_log_add_secret(cfg.page_token.buf, cfg.page_token.len) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "startup_failed",
-               HL_KV_S("error", "cannot register secrets"));
-        goto cleanup;
-    }
-    hl_log_bridge_libevent();
-    signal(SIGPIPE, SIG_IGN);
     fg.cfg = &cfg;
     if (setup(&fg, seed, err) != HL_OK) {
         hl_log(HL_LOG_ERROR, "startup_failed", HL_KV_S("error", err));
@@ -222,7 +209,6 @@ int main(int argc, char **argv) {
     hl_log(HL_LOG_INFO, "stopped");
     rc = 0;
 cleanup:
-    hl_log_clear_secrets();
-    hl_cfg_cleanup(&cfg);
+    hl_main_cleanup(&cfg);
     return rc;
 }
