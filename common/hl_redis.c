@@ -56,7 +56,8 @@ struct call {
     int nkeys, argc;
     const char *argv[HL_REDIS_MAX_ARGS]; /* into bytes (scripts only) */
     size_t lens[HL_REDIS_MAX_ARGS];
-    char *bytes;                /* owned copy of every argument */
+    char *bytes;                /* copy of every argument, allocated
+                                 * with the struct (scripts only) */
     int retried;
 };
 
@@ -157,7 +158,6 @@ static void call_done_cb(redisAsyncContext *ac, void *reply, void *privdata) {
         rep = NULL;
     }
     c->cb(c->r, rep, c->arg);
-    free(c->bytes);
     free(c);
 }
 
@@ -194,13 +194,13 @@ int hl_redis_script(struct hl_redis *r, enum hl_script script, int nkeys,
         return HL_EINVAL;
     if (!hl_redis_ready(r))
         return HL_EAGAIN;
-    c = calloc(1, sizeof(*c));
     for (i = 0; i < argc; i++)
         total += lens[i];
-    if (c == NULL || (c->bytes = malloc(total + 1)) == NULL) {
-        free(c);
+    /* one allocation for the call and its copy of the arguments */
+    c = calloc(1, sizeof(*c) + total + 1);
+    if (c == NULL)
         return HL_ENOMEM;
-    }
+    c->bytes = (char *)(c + 1);
     c->r = r;
     c->cb = cb;
     c->arg = arg;
@@ -215,7 +215,6 @@ int hl_redis_script(struct hl_redis *r, enum hl_script script, int nkeys,
         off += lens[i];
     }
     if (send_call(r, c) != HL_OK) {
-        free(c->bytes);
         free(c);
         return HL_EAGAIN;
     }
