@@ -86,6 +86,11 @@ static const struct opt opts[] = {
       F(lease_ms), "partition lease time" },
     { "HOOKLINE_PUBLIC_URL", T_STR, NULL, 0, 0, CTL, 0,
       F(public_url), "callback URL given to Meta (checked by doctor)" },
+    /* the fake Graph API's own knobs (tests, bench, make run) */
+    { "FAKEGRAPH_DELAY_MS", T_INT, "0", 0, 600000, FGR, 0,
+      F(fake_delay_ms), "delay every Graph answer by this many ms" },
+    { "FAKEGRAPH_SEED", T_INT, "-1", -1, 9223372036854775807LL, FGR, 0,
+      F(fake_seed), "seed of the fault percent draws (-1: random)" },
 };
 
 /* Reads a NAME_FILE value: the file's bytes minus one trailing newline

@@ -58,6 +58,8 @@ struct hl_cfg {
     char *ingest_url;                   /* HOOKLINE_INGEST_URL */
     long long lease_ms;                 /* HOOKLINE_LEASE_MS */
     char *public_url;                   /* HOOKLINE_PUBLIC_URL or NULL */
+    long long fake_delay_ms;            /* FAKEGRAPH_DELAY_MS (fakegraph) */
+    long long fake_seed;                /* FAKEGRAPH_SEED, -1: random */
 };
 
 /* Loads the configuration for program `prog` (HL_PROG_*) from the

@@ -19,7 +19,6 @@
 #define HEADERS_MAX_BYTES 65536
 #define IDLE_TIMEOUT_S 60
 #define ENV_DELAY "FAKEGRAPH_DELAY_MS"
-#define ENV_SEED "FAKEGRAPH_SEED"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -70,37 +69,19 @@ static void usage(FILE *out) {
 "  DELETE /_fake/faults         clear every rule\n"
 "  DELETE /_fake/subscriptions  forget every subscribed_apps\n"
 "\n"
-"Environment (besides the table below):\n"
-"  " ENV_DELAY "           delay every Graph answer (0..%d ms)\n"
-"  " ENV_SEED "               seed of the percent draws (default: random)\n"
-"\n", FG_LOG_MAX, FG_DELAY_MAX_MS);
+"\n", FG_LOG_MAX);
     hl_cfg_help(HL_PROG_FAKEGRAPH, out);
 }
 
-/* FAKEGRAPH_* belong to this test tool, not to hookline's configuration
- * table in common/hl_cfg.c, so they are read here (the one getenv() of
- * this program). */
-static int load_fake_env(struct fg *fg, uint64_t *seed,
-                         char err[HL_ERR_LEN]) {
-    const char *d = getenv(ENV_DELAY);
-    const char *s = getenv(ENV_SEED);
-    long long v = 0;
-
-    if (d != NULL && (hl_parse_int64(d, &v) != HL_OK || v < 0 ||
-                      v > FG_DELAY_MAX_MS)) {
-        snprintf(err, HL_ERR_LEN, ENV_DELAY " must be an integer in "
-                 "0..%d", FG_DELAY_MAX_MS);
-        return HL_EINVAL;
-    }
-    fg->default_delay_ms = d != NULL ? v : 0;
-    *seed = (uint64_t)hl_time_mono_us() ^ ((uint64_t)getpid() << 32);
-    if (s != NULL && (hl_parse_int64(s, &v) != HL_OK || v < 0)) {
-        snprintf(err, HL_ERR_LEN, ENV_SEED " must be an integer >= 0");
-        return HL_EINVAL;
-    }
-    if (s != NULL)
-        *seed = (uint64_t)v;
-    return HL_OK;
+/* The fake's own knobs come from the configuration table like every
+ * other variable; a seed of -1 means a fresh one per run. */
+static void fake_settings(struct fg *fg, const struct hl_cfg *cfg,
+                          uint64_t *seed) {
+    fg->default_delay_ms = cfg->fake_delay_ms;
+    if (cfg->fake_seed >= 0)
+        *seed = (uint64_t)cfg->fake_seed;
+    else
+        *seed = (uint64_t)hl_time_mono_us() ^ ((uint64_t)getpid() << 32);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg) {
@@ -193,11 +174,7 @@ int main(int argc, char **argv) {
     if (rc != 0)
         goto cleanup;
     rc = 1;
-    if (load_fake_env(&fg, &seed, err) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "config_error", HL_KV_S("error", err));
-        rc = 2;
-        goto cleanup;
-    }
+    fake_settings(&fg, &cfg, &seed);
     fg.cfg = &cfg;
     if (setup(&fg, seed, err) != HL_OK) {
         hl_log(HL_LOG_ERROR, "startup_failed", HL_KV_S("error", err));
