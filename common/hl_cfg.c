@@ -270,6 +270,9 @@ int hl_cfg_load(struct hl_cfg *cfg, unsigned prog, char err[HL_ERR_LEN]) {
     err[0] = '\0';
     for (i = 0; i < HL_ARRAY_LEN(opts) && rc == HL_OK; i++) {
         const struct opt *o = &opts[i];
+        /* a program reads (and judges) only its own variables */
+        if (!(o->used_by & prog))
+            continue;
         rc = raw_value(o, &v, &len, err);
         if (rc != HL_OK)
             break;

@@ -22,7 +22,7 @@ static void schedule_poll(struct worker_part *p, long long ms);
 
 static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
     return p->state == WP_OWNED && !w->draining && !p->pop_pending &&
-           !p->recovering && w->items < WORKER_MAX_ITEMS &&
+           !p->recovering && w->items + w->fetching < WORKER_MAX_ITEMS &&
            hl_redis_ready(w->redis);
 }
 
@@ -81,6 +81,8 @@ static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
 
     (void)r;
     p->pop_pending = 0;
+    w->fetching -= p->pop_asked;
+    p->pop_asked = 0;
     if (w->stopping)
         return;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
@@ -109,7 +111,7 @@ static void poll_now(struct worker_part *p) {
     char max[24];
     const char *argv[3] = { p->q, p->inflight, max };
     size_t lens[3];
-    long room = WORKER_MAX_ITEMS - w->items;
+    long room = WORKER_MAX_ITEMS - w->items - w->fetching;
 
     if (!can_pop(w, p))
         return;
@@ -119,8 +121,11 @@ static void poll_now(struct worker_part *p) {
     lens[1] = strlen(p->inflight);
     lens[2] = strlen(max);
     if (hl_redis_script(w->redis, HL_SCRIPT_POP, 2, 3, argv, lens,
-                        pop_reply_cb, p) == HL_OK)
+                        pop_reply_cb, p) == HL_OK) {
         p->pop_pending = 1;
+        p->pop_asked = room < WORKER_POP_BATCH ? room : WORKER_POP_BATCH;
+        w->fetching += p->pop_asked;
+    }
     else
         schedule_poll(p, POLL_IDLE_MAX_MS);
 }
@@ -149,6 +154,7 @@ static void recover_reply_cb(struct hl_redis *r, redisReply *reply,
 
     (void)r;
     p->recovering = 0;
+    w->fetching -= p->recover_want;
     if (w->stopping)
         return;
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
@@ -170,7 +176,7 @@ void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
     size_t lens[4];
 
     /* bounded by the room left in memory; the rest on a later read */
-    p->recover_want = WORKER_MAX_ITEMS - w->items;
+    p->recover_want = WORKER_MAX_ITEMS - w->items - w->fetching;
     if (p->recover_want < 1)
         p->recover_want = 1;
     snprintf(lo, sizeof(lo), "%ld", -p->recover_want);
@@ -180,8 +186,10 @@ void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
     lens[3] = 2;
     p->poll_delay_ms = 0;
     if (hl_redis_command(w->redis, recover_reply_cb, p, 4, argv, lens)
-        == HL_OK)
+        == HL_OK) {
         p->recovering = 1;
+        w->fetching += p->recover_want;
+    }
     else
         schedule_poll(p, POLL_IDLE_MAX_MS);
 }

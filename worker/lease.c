@@ -165,12 +165,7 @@ static void shed_down_to(struct hl_worker *w, long keep) {
     }
 }
 
-/* Tries every partition that is not ours while we are under our share.
- * Counting attempts (not successes) against the share, from a fixed
- * start, would retry the same partitions other workers hold on every
- * tick and never reach the free ones: partitions left without an owner
- * for good. The script answers "held" cheaply, and a race past our share
- * is given straight back in acquire_reply_cb. */
+/* 1 when the MGET of every lease found one nobody holds. */
 static int any_free(const redisReply *reply) {
     size_t i;
 

@@ -47,6 +47,7 @@ struct worker_part {
     int lease_call;                  /* a lease script call is pending */
     long long renewed_ms;            /* monotonic time of the last renew */
     int pop_pending;                 /* a pop call is pending */
+    long pop_asked;                  /* how many that pop asked for */
     int recovering;                  /* LRANGE of inflight pending */
     long long poll_delay_ms;         /* adaptive idle poll interval */
     struct event *poll_timer;        /* owned */
@@ -163,6 +164,8 @@ struct hl_worker {
     struct worker_lane **lanes;       /* owned hash table */
     size_t nbuckets;
     long items;                       /* envelopes held in memory */
+    long fetching;                    /* envelopes asked for by pops and
+                                       * recovery reads still in flight */
     int adding;                       /* a pop batch is being added */
     struct worker_item *send_wait;    /* items waiting for a send slot */
     struct worker_item *send_wait_tail;
