@@ -28,7 +28,9 @@ enum hl_err {
 
 #define HL_ERR_LEN 256        /* setup/CLI error text buffers */
 #define HL_ID_MAX 256         /* event ids, page ids, user ids */
-#define HL_KEY_MAX 512        /* a Redis key name */
+#define HL_KEY_MAX 1024       /* a Redis key name: prefix (64) + two ids
+                               * (255 each) + the fixed parts always fit */
+#define HL_PREFIX_MAX 64      /* HOOKLINE_PREFIX */
 #define HL_JSON_DEPTH 32      /* nesting accepted from the network */
 
 #define HL_FREE(p) do { free(p); (p) = NULL; } while (0)

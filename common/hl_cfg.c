@@ -247,9 +247,10 @@ static int check_values(struct hl_cfg *cfg, char err[HL_ERR_LEN]) {
         return HL_EINVAL;
     }
     if (cfg->prefix != NULL && (cfg->prefix[0] == '\0' ||
+                                strlen(cfg->prefix) > HL_PREFIX_MAX ||
                                 strpbrk(cfg->prefix, "{} \t\r\n") != NULL)) {
-        snprintf(err, HL_ERR_LEN, "HOOKLINE_PREFIX must be non-empty without "
-                 "braces or spaces");
+        snprintf(err, HL_ERR_LEN, "HOOKLINE_PREFIX must be 1 to %d "
+                 "characters without braces or spaces", HL_PREFIX_MAX);
         return HL_EINVAL;
     }
     if (cfg->redis_url != NULL &&

@@ -11,12 +11,13 @@
 
 #define LINE_MAX_BYTES 8192   /* a longer line is cut and says so */
 #define FIELD_MAX_BYTES 2048  /* longest string field before cutting */
-#define MAX_SECRETS 32
+#define MAX_SECRETS 4096          /* a pages file of many pages */
 
 static const char *log_prog = "hookline";
 static int log_level = HL_LOG_INFO;
-static struct hl_secret log_secrets[MAX_SECRETS];
-static size_t log_nsecrets;
+static struct hl_secret *log_secrets;    /* grows as secrets register */
+static size_t log_nsecrets, log_capsecrets;
+static unsigned char log_first[256];     /* a secret starts with byte b */
 
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
@@ -53,8 +54,18 @@ int hl_log_add_secret(const void *p, size_t len) {
         return HL_OK;
     if (log_nsecrets == MAX_SECRETS)
         return HL_ETOOBIG;
+    if (log_nsecrets == log_capsecrets) {
+        size_t cap = log_capsecrets ? log_capsecrets * 2 : 8;
+        struct hl_secret *a = realloc(log_secrets, cap * sizeof(*a));
+        if (a == NULL)
+            return HL_ENOMEM;
+        log_secrets = a;
+        log_capsecrets = cap;
+    }
+    memset(&log_secrets[log_nsecrets], 0, sizeof(*log_secrets));
     if (hl_secret_set(&log_secrets[log_nsecrets], p, len) != HL_OK)
         return HL_ENOMEM;
+    log_first[((const unsigned char *)p)[0]] = 1;
     log_nsecrets++;
     return HL_OK;
 }
@@ -64,7 +75,9 @@ void hl_log_clear_secrets(void) {
 
     for (i = 0; i < log_nsecrets; i++)
         hl_secret_cleanup(&log_secrets[i]);
-    log_nsecrets = 0;
+    HL_FREE(log_secrets);
+    log_nsecrets = log_capsecrets = 0;
+    memset(log_first, 0, sizeof(log_first));
 }
 
 /* Keeps 16 bytes spare so the closing of the line always fits. */
@@ -85,6 +98,8 @@ static void puts_lit(struct line *l, const char *s) {
 static size_t secret_at(const char *p, size_t avail) {
     size_t i;
 
+    if (!log_first[(unsigned char)p[0]])
+        return 0;        /* no secret starts with this byte */
     for (i = 0; i < log_nsecrets; i++) {
         const struct hl_secret *s = &log_secrets[i];
         if (s->len <= avail && memcmp(p, s->buf, s->len) == 0)

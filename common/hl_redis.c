@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 #include <openssl/evp.h>
@@ -21,6 +22,7 @@
 #define SETUP_TIMEOUT_MS 5000      /* AUTH, SELECT, SCRIPT LOAD answered */
 #define PING_EVERY_MS 1000
 #define STALL_MS 1500
+#define STALL_DROP_MS 10000        /* then the connection is dropped */
 
 enum rstate {
     RS_DOWN,
@@ -62,6 +64,15 @@ struct call {
 };
 
 static void schedule_reconnect(struct hl_redis *r);
+
+/* Ends a connection whose server does not answer. redisAsyncDisconnect()
+ * would wait for the pending replies, forever on a hung server; shutting
+ * the socket down makes hiredis see an error at once: every pending
+ * callback gets NULL and the disconnect callback reconnects. */
+static void drop_connection(struct hl_redis *r) {
+    if (r->ac != NULL && r->ac->c.fd >= 0)
+        shutdown(r->ac->c.fd, SHUT_RDWR);
+}
 
 /* --------------------------------------------------------------- state */
 
@@ -394,7 +405,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
          * the disconnect callback schedules the next attempt */
         hl_log(HL_LOG_WARN, "redis_setup_timeout",
                HL_KV_I("timeout_ms", SETUP_TIMEOUT_MS));
-        redisAsyncDisconnect(r->ac);
+        drop_connection(r);
         return;
     }
     if (r->state != RS_DOWN)
@@ -433,6 +444,13 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg) {
     if (r->state != RS_READY || r->ac == NULL)
         return;
     if (r->ping_sent_ms != 0) {
+        if (r->stalled && now - r->ping_sent_ms > STALL_DROP_MS) {
+            hl_log(HL_LOG_WARN, "redis_dropping_stalled",
+                   HL_KV_I("no_reply_ms", now - r->ping_sent_ms));
+            r->ping_sent_ms = 0;
+            drop_connection(r);
+            return;
+        }
         if (!r->stalled && now - r->ping_sent_ms > STALL_MS) {
             r->stalled = 1;
             hl_log(HL_LOG_WARN, "redis_stalled",

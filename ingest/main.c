@@ -131,9 +131,9 @@ static int setup(struct hl_ingest *ing, char err[HL_ERR_LEN]) {
 /* Reverse order of setup. Redis goes before the loop's events so its
  * pending callbacks (NULL replies) still find their requests. */
 static void teardown(struct hl_ingest *ing) {
+    hl_redis_free(ing->redis);
     if (ing->http != NULL)
         evhttp_free(ing->http);
-    hl_redis_free(ing->redis);
     if (ing->drain_timer != NULL)
         event_free(ing->drain_timer);
     if (ing->sigint != NULL)

@@ -19,10 +19,12 @@
 #define POLL_IDLE_MAX_MS 20
 
 static void schedule_poll(struct worker_part *p, long long ms);
+static void poll_pop(struct worker_part *p);
 
 static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
     return p->state == WP_OWNED && !w->draining && !p->pop_pending &&
-           !p->recovering && w->items + w->fetching < WORKER_MAX_ITEMS &&
+           !p->recovering && !p->recover_again &&
+           w->items + w->fetching < WORKER_MAX_ITEMS &&
            hl_redis_ready(w->redis);
 }
 
@@ -60,13 +62,14 @@ static void ignore_reply_cb(struct hl_redis *r, redisReply *reply,
 }
 
 /* Popped for a partition that is being given up (or was lost): straight
- * back to its queue, so they wait for no lease to expire. */
+ * back to its queue, so they wait for no lease to expire. Newest first
+ * (the pop listed them oldest first), so the oldest is popped first. */
 static void handback_all(struct hl_worker *w, struct worker_part *p,
                          redisReply *reply) {
-    size_t i;
+    size_t k;
 
-    for (i = 0; i < reply->elements; i++) {
-        redisReply *e = reply->element[i];
+    for (k = 0; k < reply->elements; k++) {
+        redisReply *e = reply->element[reply->elements - 1 - k];
         const char *argv[3] = { p->inflight, p->q, e->str };
         size_t lens[3] = { strlen(p->inflight), strlen(p->q), e->len };
         if (e->type == REDIS_REPLY_STRING)
@@ -89,6 +92,9 @@ static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
         if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
             hl_log(HL_LOG_WARN, "pop_failed", HL_KV_I("partition", p->n),
                    HL_KV_S("error", reply->str));
+        /* the script may have moved envelopes before the reply was lost:
+         * read inflight before popping again */
+        p->must_recover = 1;
         schedule_poll(p, POLL_IDLE_MAX_MS);
         return;
     }
@@ -107,6 +113,19 @@ static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
 }
 
 static void poll_now(struct worker_part *p) {
+    struct hl_worker *w = p->w;
+
+    if ((p->must_recover || (p->recover_again && p->items == 0)) &&
+        p->state == WP_OWNED && !p->recovering && !p->pop_pending &&
+        hl_redis_ready(w->redis)) {
+        p->recover_again = 0;
+        worker_consume_start(w, p);
+        return;
+    }
+    poll_pop(p);
+}
+
+static void poll_pop(struct worker_part *p) {
     struct hl_worker *w = p->w;
     char max[24];
     const char *argv[3] = { p->q, p->inflight, max };
@@ -157,6 +176,13 @@ static void recover_reply_cb(struct hl_redis *r, redisReply *reply,
     w->fetching -= p->recover_want;
     if (w->stopping)
         return;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        /* the previous owner's work is unread: try again, pop nothing */
+        p->must_recover = 1;
+        schedule_poll(p, POLL_IDLE_MAX_MS);
+        return;
+    }
+    p->must_recover = 0;
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
         p->state == WP_OWNED) {
         if (reply->elements > 0)
@@ -189,9 +215,21 @@ void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
         == HL_OK) {
         p->recovering = 1;
         w->fetching += p->recover_want;
-    }
-    else
+    } else {
+        p->must_recover = 1;
         schedule_poll(p, POLL_IDLE_MAX_MS);
+    }
+}
+
+void worker_consume_reconnected(struct hl_worker *w) {
+    long n;
+
+    for (n = 0; n < w->nparts; n++) {
+        if (w->parts[n].state == WP_OWNED) {
+            w->parts[n].must_recover = 1;
+            schedule_poll(&w->parts[n], 0);
+        }
+    }
 }
 
 void worker_consume_kick(struct hl_worker *w) {

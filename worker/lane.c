@@ -276,6 +276,33 @@ void worker_lane_done(struct worker_item *it) {
 /* Drops the queued (not running) items of a partition: handed back to
  * the queue (giving a partition up, draining) or simply forgotten (lease
  * lost: they stay in Redis's inflight for the next owner). */
+/* Detaches a lane's queued items. A hand-back RPUSHes each to the end the
+ * next owner pops first, so they go newest first: the oldest is popped
+ * first again. */
+static void drop_lane_items(struct hl_worker *w, struct worker_lane *l,
+                            int handback) {
+    struct worker_item *rev = NULL;
+
+    while (l->head != NULL) {
+        struct worker_item *it = l->head;
+        l->head = it->next;
+        it->next = rev;
+        rev = it;
+    }
+    while (rev != NULL) {
+        struct worker_item *it = rev;
+        rev = it->next;
+        it->next = NULL;
+        it->lane = NULL;
+        w->items--;
+        w->parts[it->part].items--;
+        if (handback && worker_handback(it) == HL_OK)
+            it->abandoned = 1;  /* freed by its callback */
+        else
+            worker_item_free(it);
+    }
+}
+
 void worker_lanes_drop_part(struct hl_worker *w, long part, int handback) {
     size_t b;
 
@@ -284,18 +311,7 @@ void worker_lanes_drop_part(struct hl_worker *w, long part, int handback) {
         while (l != NULL) {
             struct worker_lane *next = l->hnext;
             if (l->part == part || part < 0) {
-                while (l->head != NULL) {
-                    struct worker_item *it = l->head;
-                    l->head = it->next;
-                    it->next = NULL;
-                    it->lane = NULL;
-                    w->items--;
-                    w->parts[it->part].items--;
-                    if (handback && worker_handback(it) == HL_OK)
-                        it->abandoned = 1;  /* freed by its callback */
-                    else
-                        worker_item_free(it);
-                }
+                drop_lane_items(w, l, handback);
                 evtimer_del(l->timer);
                 lane_maybe_drop(l);
             }

@@ -207,7 +207,9 @@ static void make_room(struct hl_worker *w, const redisReply *reply) {
                 min = count;
         }
     }
-    if (owners < w->live || min < floor_share)
+    /* with more workers than partitions (floor 0) someone must hold none:
+     * giving one back would only move it around forever */
+    if ((owners < w->live && floor_share > 0) || min < floor_share)
         shed_down_to(w, w->owned - 1);
 }
 

@@ -90,6 +90,14 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     worker_maybe_exit(w);
 }
 
+static void redis_state_cb(struct hl_redis *r, int up, void *arg) {
+    struct hl_worker *w = arg;
+
+    (void)r;
+    if (up && !w->stopping)
+        worker_consume_reconnected(w);
+}
+
 static int make_id(struct hl_worker *w) {
     char host[64] = "host";
     unsigned r = (unsigned)random() & 0xffff;
@@ -147,6 +155,7 @@ static int setup(struct hl_worker *w, char err[HL_ERR_LEN]) {
         snprintf(err, HL_ERR_LEN, "event setup failed");
         return HL_ENOMEM;
     }
+    hl_redis_set_state_cb(w->redis, redis_state_cb, w);
     if (worker_metrics_listen(w, err) != HL_OK)
         return HL_EIO;
     hl_log(HL_LOG_INFO, "started", HL_KV_S("worker", w->id),

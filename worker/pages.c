@@ -19,13 +19,18 @@
 #define ANY_PAGE "*"              /* a token without a page id */
 
 static int add_page(struct hl_worker *w, const char *id, const char *token,
-                    size_t tlen) {
+                    size_t tlen, char err[HL_ERR_LEN]) {
     struct worker_page *pg = &w->pages[w->npages];
 
     pg->id = strdup(id);
     if (pg->id == NULL || hl_secret_set(&pg->token, token, tlen) != HL_OK ||
-        hl_log_add_secret(token, tlen) != HL_OK)
+        hl_log_add_secret(token, tlen) != HL_OK) {
+        HL_FREE(pg->id);
+        hl_secret_cleanup(&pg->token);
+        snprintf(err, HL_ERR_LEN, "pages: cannot keep page %s's token "
+                 "(out of memory or too many pages)", id);
         return HL_ENOMEM;
+    }
     w->npages++;
     return HL_OK;
 }
@@ -58,16 +63,20 @@ static int load_file(struct hl_worker *w, const char *path,
     for (i = 0; i < n; i++) {
         json_object *p = json_object_array_get_idx(list, i), *id, *tok;
         if (!json_object_object_get_ex(p, "id", &id) ||
+            !(json_object_is_type(id, json_type_string) ||
+              json_object_is_type(id, json_type_int)) ||
+            json_object_get_string_len(id) == 0 ||
             !json_object_object_get_ex(p, "access_token", &tok) ||
             !json_object_is_type(tok, json_type_string) ||
             json_object_get_string_len(tok) == 0) {
             snprintf(err, HL_ERR_LEN, "HOOKLINE_PAGES_FILE: page %zu needs "
-                     "\"id\" and a string \"access_token\"", i);
+                     "an \"id\" (string or number) and a string "
+                     "\"access_token\"", i);
             goto cleanup;
         }
         rc = add_page(w, json_object_get_string(id),
                       json_object_get_string(tok),
-                      (size_t)json_object_get_string_len(tok));
+                      (size_t)json_object_get_string_len(tok), err);
         if (rc != HL_OK)
             goto cleanup;
         rc = HL_EINVAL;
@@ -95,7 +104,8 @@ int worker_pages_load(struct hl_worker *w, char err[HL_ERR_LEN]) {
         return HL_OK;
     }
     return add_page(w, cfg->page_id ? cfg->page_id : ANY_PAGE,
-                    (const char *)cfg->page_token.buf, cfg->page_token.len);
+                    (const char *)cfg->page_token.buf, cfg->page_token.len,
+                    err);
 }
 
 void worker_pages_cleanup(struct hl_worker *w) {

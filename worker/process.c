@@ -729,6 +729,14 @@ static void act(struct worker_item *it) {
     long long now;
     int rc;
 
+    if (w->parts[it->part].state == WP_FREE) {
+        /* the lease is gone: the next owner has (or will) recover this
+         * envelope from inflight; sending now could repeat its send */
+        hl_log(HL_LOG_WARN, "event_left_to_new_owner",
+               HL_KV_S("event", it->env.id), HL_KV_I("partition", it->part));
+        worker_lane_done(it);
+        return;
+    }
     while (it->action < it->ndone && it->done[it->action])
         it->action++;
     if (it->action >= it->ndone) {

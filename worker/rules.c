@@ -573,15 +573,19 @@ static json_object *message_of(const struct worker_action *a,
     return m;
 }
 
+/* Takes ownership of `message` always. */
 static int fill_message(json_object *b, const struct hl_envelope *env,
                         const char *tag, json_object *message) {
-    if (hl_json_add(b, "recipient", recipient(env)))
+    if (hl_json_add(b, "recipient", recipient(env))) {
+        json_object_put(message);
         return HL_ENOMEM;
+    }
     if (hl_json_add(b, "messaging_type",
-            json_object_new_string(tag ? "MESSAGE_TAG" : "RESPONSE")))
+            json_object_new_string(tag ? "MESSAGE_TAG" : "RESPONSE")) ||
+        (tag != NULL && hl_json_add(b, "tag", json_object_new_string(tag)))) {
+        json_object_put(message);
         return HL_ENOMEM;
-    if (tag != NULL && hl_json_add(b, "tag", json_object_new_string(tag)))
-        return HL_ENOMEM;
+    }
     return hl_json_add(b, "message", message);
 }
 

@@ -53,6 +53,8 @@ struct worker_part {
     struct event *poll_timer;        /* owned */
     long items;                      /* envelopes of it held in memory */
     int recover_again;               /* inflight held more than we read */
+    int must_recover;                /* a pop or recovery reply was lost:
+                                      * read inflight before popping */
     long recover_want;               /* envelopes asked for by LRANGE */
     struct hl_worker *w;
 };
@@ -199,6 +201,9 @@ void worker_part_lost(struct hl_worker *w, struct worker_part *p);
 
 /* consume.c */
 void worker_consume_start(struct hl_worker *w, struct worker_part *p);
+/* Redis came back: what was popped meanwhile may sit in inflight with
+ * its reply lost, so every owned partition reads inflight again. */
+void worker_consume_reconnected(struct hl_worker *w);
 void worker_consume_kick(struct hl_worker *w);
 int worker_ack(struct worker_item *it);
 int worker_handback(struct worker_item *it);
