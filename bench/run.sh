@@ -16,6 +16,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNS:-"1 16 64"}
@@ -32,86 +34,18 @@ RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hookline-bench.XXXXXX")
 PIDS=()
 KEEP=${BENCH_KEEP:-0}
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'bench: %s\n' "$*" >&2; KEEP=1; exit 1; }
-
-# Stops one process we started: SIGTERM, up to 2 s, then SIGKILL.
-stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 20); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+die() { KEEP=1; die_as bench "$@"; }
 
 WRK_PID=
 cleanup() {
-    local i
     if [ -n "$WRK_PID" ]; then
         stop_pid "$WRK_PID"
     fi
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop_pid "${PIDS[$i]}"
-    done
-    if [ "$KEEP" = 1 ]; then
-        say "bench: logs kept in $RUN_DIR" >&2
-    else
-        rm -rf "$RUN_DIR"
-    fi
+    stop_pids 20 "${PIDS[@]}"
+    keep_or_remove "$KEEP" "$RUN_DIR" bench
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Waits (bounded: 50 x 100 ms) for "listening" in a JSON log; prints port.
-wait_listening() {
-    local log=$1 pid=$2 i port
-    for i in $(seq 1 50); do
-        port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9][0-9]*\).*/\1/p' \
-            "$log" 2>/dev/null | head -n 1)
-        if [ -n "$port" ]; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
-# Starts redis-server on a free loopback port (up to 3 ports, as Redis's own
-# harness does); sets REDIS_PORT.
-start_redis() {
-    local try port pid i log
-    for try in 1 2 3; do
-        port=$((20000 + RANDOM % 30000))
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            continue
-        fi
-        log="$RUN_DIR/redis.$try.log"
-        redis-server --port "$port" --bind 127.0.0.1 --save "" \
-            --appendonly no --dir "$RUN_DIR" --logfile "" \
-            >"$log" 2>&1 </dev/null &
-        pid=$!
-        PIDS+=("$pid")
-        for i in $(seq 1 50); do
-            if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
-                REDIS_PORT=$port
-                REDIS_PID=$pid
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if ! grep -q "Address already in use" "$log"; then
-            cat "$log" >&2
-            die "redis-server did not start"
-        fi
-    done
-    die "no free port for redis-server after 3 tries"
-}
 
 # Number of envelopes on every partition queue, and in the dead letters.
 queue_count() {
@@ -121,11 +55,6 @@ queue_count() {
             n = n + redis.call('LLEN', k)
         end
         return n" 0 'hookline:*:q'
-}
-
-# CPU time (utime + stime, in clock ticks) a process has used so far.
-cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 # cpu_pct TICKS_BEFORE TICKS_AFTER MICROSECONDS: share of one core.
@@ -174,7 +103,8 @@ CEILING_PORT=$(wait_listening "$RUN_DIR/ceiling.log" "$CEILING_PID") \
     || { cat "$RUN_DIR/ceiling.log" >&2; die "bench-ceiling did not start"; }
 
 if [ "$HAVE_INGEST" = 1 ]; then
-    start_redis
+    # on a free loopback port (up to 3 ports, as Redis's own harness does)
+    start_redis "$RUN_DIR" 3 REDIS_PORT REDIS_PID
     env PORT=0 HOOKLINE_LISTEN=127.0.0.1 HOOKLINE_LOG=info \
         MESSENGER_VERIFY_TOKEN=bench-verify-token \
         MESSENGER_APP_SECRET=$SECRET \
@@ -185,12 +115,7 @@ if [ "$HAVE_INGEST" = 1 ]; then
     INGEST_PORT=$(wait_listening "$RUN_DIR/ingest.log" "$INGEST_PID") \
         || { cat "$RUN_DIR/ingest.log" >&2; die "ingest did not start"; }
     # Ingest may take a moment to reach Redis; /readyz says when (bounded).
-    for i in $(seq 1 50); do
-        code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' \
-            "http://127.0.0.1:$INGEST_PORT/readyz" || true)
-        [ "$code" = 200 ] || [ "$code" = 404 ] && break
-        sleep 0.1
-    done
+    wait_http "http://127.0.0.1:$INGEST_PORT/readyz" 200 404 || true
 fi
 
 runs=$(( $(wc -w <<<"$SHAPES") * $(wc -w <<<"$CONNS") * (1 + HAVE_INGEST) ))
@@ -275,13 +200,10 @@ for ev in $SHAPES; do
 done
 
 if [ "$HAVE_INGEST" = 1 ]; then
-    RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$INGEST_PID/status" \
-        2>/dev/null || echo 0)
-    REDIS_RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$REDIS_PID/status" \
-        2>/dev/null || echo 0)
+    RSS_KB=$(vmhwm_kb "$INGEST_PID")
+    REDIS_RSS_KB=$(vmhwm_kb "$REDIS_PID")
 fi
-CEIL_RSS_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$CEILING_PID/status" \
-    2>/dev/null || echo 0)
+CEIL_RSS_KB=$(vmhwm_kb "$CEILING_PID")
 
 # ---------------------------------------------------------------------------
 # Report
@@ -292,7 +214,6 @@ ratio() {
     awk -v a="${1:-0}" -v b="${2:-0}" \
         'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'
 }
-yesno() { if awk "BEGIN { exit !($1) }"; then echo yes; else echo NO; fi; }
 
 say ""
 printf '%-6s %5s | %9s %10s %7s %7s | %9s %10s %7s %7s | %5s\n' \

@@ -28,6 +28,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 WORKER_COUNTS=${BENCH_WORKERS:-"1 2 4"}
@@ -53,93 +55,18 @@ WPIDS=()                            # the current set of workers
 E2E_PID=
 KEEP=${BENCH_KEEP:-0}
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'worker bench: %s\n' "$*" >&2; KEEP=1; exit 1; }
-
-# Stops one process we started: SIGTERM, up to $2 x 100 ms (default 20),
-# then SIGKILL. Prints nothing; the exit status is left in STOP_RC.
-stop_pid() {
-    local pid=$1 tries=${2:-20} i
-    STOP_RC=0
-    if ! kill -TERM "$pid" 2>/dev/null; then
-        wait "$pid" 2>/dev/null || STOP_RC=$?
-        return 0
-    fi
-    for i in $(seq 1 "$tries"); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || STOP_RC=$?
-}
+die() { KEEP=1; die_as "worker bench" "$@"; }
 
 cleanup() {
-    local i
     if [ -n "$E2E_PID" ]; then
         stop_pid "$E2E_PID"
     fi
-    for ((i = ${#WPIDS[@]} - 1; i >= 0; i--)); do
-        stop_pid "${WPIDS[$i]}" 100
-    done
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop_pid "${PIDS[$i]}"
-    done
-    if [ "$KEEP" = 1 ]; then
-        say "worker bench: logs kept in $RUN_DIR" >&2
-    else
-        rm -rf "$RUN_DIR"
-    fi
+    stop_pids 100 "${WPIDS[@]}"
+    stop_pids 20 "${PIDS[@]}"
+    keep_or_remove "$KEEP" "$RUN_DIR" "worker bench"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Waits (bounded: 50 x 100 ms) for "listening" in a JSON log; prints port.
-wait_listening() {
-    local log=$1 pid=$2 i port
-    for i in $(seq 1 50); do
-        port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9][0-9]*\).*/\1/p' \
-            "$log" 2>/dev/null | head -n 1)
-        if [ -n "$port" ]; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
-# Starts redis-server on a free loopback port (up to 3 ports); sets
-# REDIS_PORT and REDIS_PID.
-start_redis() {
-    local try port pid i log
-    for try in 1 2 3; do
-        port=$((20000 + RANDOM % 30000))
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            continue
-        fi
-        log="$RUN_DIR/redis.$try.log"
-        redis-server --port "$port" --bind 127.0.0.1 --save "" \
-            --appendonly no --dir "$RUN_DIR" --logfile "" \
-            >"$log" 2>&1 </dev/null &
-        pid=$!
-        PIDS+=("$pid")
-        for i in $(seq 1 50); do
-            if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
-                REDIS_PORT=$port
-                REDIS_PID=$pid
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if ! grep -q "Address already in use" "$log"; then
-            cat "$log" >&2
-            die "redis-server did not start"
-        fi
-    done
-    die "no free port for redis-server after 3 tries"
-}
 
 rcli() { redis-cli -p "$REDIS_PORT" --raw "$@"; }
 
@@ -174,11 +101,6 @@ leftovers() {
         0 "$PREFIX" "$PARTITIONS"
 }
 
-# CPU time (utime + stime, clock ticks) a process has used so far.
-cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
 # Sum of cpu_ticks over the PIDs given.
 cpu_sum() {
     local p s=0
@@ -200,10 +122,6 @@ now_ms() { date +%s%3N; }
 machine_ticks() {
     awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i;
                    print t - $5 - $6, t; exit }' /proc/stat
-}
-
-vmhwm_kb() {
-    awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
 # field NAME FILE: the value of NAME=... on the HL_E2E line.
@@ -329,7 +247,8 @@ for w in $WORKER_COUNTS; do
     esac
 done
 
-start_redis
+# on a free loopback port (up to 3 ports)
+start_redis "$RUN_DIR" 3 REDIS_PORT REDIS_PID
 
 env PORT=0 HOOKLINE_LISTEN=127.0.0.1 HOOKLINE_LOG=info \
     MESSENGER_PAGE_ACCESS_TOKEN=$TOKEN \
@@ -348,12 +267,7 @@ INGEST_PID=$!
 PIDS+=("$INGEST_PID")
 INGEST_PORT=$(wait_listening "$RUN_DIR/ingest.log" "$INGEST_PID") \
     || { cat "$RUN_DIR/ingest.log" >&2; die "ingest did not start"; }
-for i in $(seq 1 50); do
-    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' \
-        "http://127.0.0.1:$INGEST_PORT/readyz" || true)
-    [ "$code" = 200 ] && break
-    sleep 0.1
-done
+wait_http "http://127.0.0.1:$INGEST_PORT/readyz" 200 || true
 
 nw=$(wc -w <<<"$WORKER_COUNTS")
 say ""
@@ -477,7 +391,6 @@ done
 # ---------------------------------------------------------------------------
 
 mb() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
-yesno() { if awk "BEGIN { exit !($1) }"; then echo yes; else echo NO; fi; }
 num() { [ -n "$1" ] && [ "$1" != "-1" ] && echo "$1" || echo 0; }
 
 say ""

@@ -16,6 +16,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 RUN_DIR=${HOOKLINE_RUN_DIR:-$ROOT/.run}
 SMOKE=${HOOKLINE_RUN_SMOKE:-0}
@@ -45,9 +47,9 @@ export HOOKLINE_PREFIX=${HOOKLINE_PREFIX:-hookline}
 PIDS=()
 NAMES=()
 TAIL_PID=
+RPORT=                      # set by start_redis
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'run: %s\n' "$*" >&2; exit 1; }
+die() { die_as run "$@"; }
 
 # Reads a secret from VAR or VAR_FILE (first entry of a rotation list).
 secret_value() {
@@ -62,35 +64,17 @@ secret_value() {
     printf '%s' "${v%%,*}"
 }
 
-stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 # shellcheck disable=SC2317  # reached through the traps
 cleanup() {
-    local i
     trap - EXIT INT TERM
     if [ -n "$TAIL_PID" ]; then
-        stop_pid "$TAIL_PID"
+        stop_pid "$TAIL_PID" 50
     fi
     # Reverse start order: workers, fakegraph, ingest, then redis.
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop_pid "${PIDS[$i]}"
-    done
+    stop_pids 50 "${PIDS[@]}"
 }
 trap cleanup EXIT
 trap 'say ""; say "run: stopping"; cleanup; exit 0' INT TERM
-
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 # start NAME LOGFILE CMD...: starts CMD in the background, remembers its PID.
 start() {
@@ -100,56 +84,6 @@ start() {
     PIDS+=("$!")
     NAMES+=("$name")
     LAST_PID=$!
-}
-
-# Waits (bounded: 100 x 100 ms) for the "listening" JSON log line; prints
-# the port it names.
-wait_listening() {
-    local log=$1 pid=$2 i port
-    for i in $(seq 1 100); do
-        port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9][0-9]*\).*/\1/p' \
-            "$log" 2>/dev/null | head -n 1)
-        if [ -n "$port" ]; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
-# Starts redis-server on WANT_REDIS_PORT, or on a free port if that one is
-# taken (up to 5 tries). Sets RPORT.
-start_redis() {
-    local port=$WANT_REDIS_PORT i log
-    for _ in 1 2 3 4 5; do
-        if port_busy "$port"; then
-            say "run: port $port is busy; picking another for redis"
-            port=$((20000 + RANDOM % 30000))
-            continue
-        fi
-        log="$RUN_DIR/redis.log"
-        start redis "$log" redis-server --port "$port" --bind 127.0.0.1 \
-            --save "" --appendonly no --dir "$RUN_DIR" --logfile ""
-        for i in $(seq 1 50); do
-            if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
-                RPORT=$port
-                return 0
-            fi
-            kill -0 "$LAST_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        grep -q "Address already in use" "$log" || {
-            cat "$log" >&2
-            die "redis-server did not start (log: $log)"
-        }
-        # Forget the failed server so the final `wait -n` never sees it.
-        stop_pid "$LAST_PID"
-        unset 'PIDS[-1]' 'NAMES[-1]'
-        port=$((20000 + RANDOM % 30000))
-    done
-    die "no free port for redis-server"
 }
 
 # Writes a Messenger text-message webhook body (no trailing newline).
@@ -179,7 +113,10 @@ done
 mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR"/*.log
 
-start_redis
+# redis-server on WANT_REDIS_PORT, or on a free port if that one is taken
+# (up to 5 tries).
+start_redis "$RUN_DIR" 5 RPORT REDIS_PID "$WANT_REDIS_PORT" run
+NAMES+=(redis)
 export REDIS_URL="redis://127.0.0.1:$RPORT/0"
 
 ingest_port=$WANT_PORT
@@ -190,27 +127,20 @@ fi
 start ingest "$RUN_DIR/ingest.log" env PORT="$ingest_port" \
     HOOKLINE_LISTEN="${HOOKLINE_LISTEN:-127.0.0.1}" "$INGEST"
 INGEST_PID=$LAST_PID
-IPORT=$(wait_listening "$RUN_DIR/ingest.log" "$INGEST_PID") || {
+IPORT=$(wait_listening "$RUN_DIR/ingest.log" "$INGEST_PID" 100) || {
     cat "$RUN_DIR/ingest.log" >&2
     die "ingest did not log \"listening\" within 10 s"
 }
 export HOOKLINE_INGEST_URL="http://127.0.0.1:$IPORT"
 # "listening" can come before the Redis connection; /readyz says when ingest
 # can take events (bounded: 50 x 100 ms; a 404 means no such endpoint).
-for _ in $(seq 1 50); do
-    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' \
-        "$HOOKLINE_INGEST_URL/readyz" || true)
-    if [ "$code" = 200 ] || [ "$code" = 404 ]; then
-        break
-    fi
-    sleep 0.1
-done
+wait_http "$HOOKLINE_INGEST_URL/readyz" 200 404 || true
 
 LOGS=("$RUN_DIR/ingest.log")
 if [ -x "$FAKEGRAPH" ] && [ -x "$WORKER" ]; then
     start fakegraph "$RUN_DIR/fakegraph.log" env PORT=0 \
         HOOKLINE_LISTEN=127.0.0.1 "$FAKEGRAPH"
-    FPORT=$(wait_listening "$RUN_DIR/fakegraph.log" "$LAST_PID") || {
+    FPORT=$(wait_listening "$RUN_DIR/fakegraph.log" "$LAST_PID" 100) || {
         cat "$RUN_DIR/fakegraph.log" >&2
         die "fakegraph did not log \"listening\" within 10 s"
     }
