@@ -40,6 +40,7 @@
 #include "../lib/httpc.h"
 #include "../lib/proc.h"
 #include "../lib/redis_fixture.h"
+#include "../lib/stack.h"
 
 #define PREFIX "hlr"                  /* hand-back order, ingest */
 #define PREFIX_FEW "hlrfew"           /* 2 partitions, 3 workers */
@@ -64,12 +65,9 @@
 #define STALL_DROP_MS 10000           /* common/hl_redis.c */
 
 struct ctx {
-    struct ht_redis redis;
-    struct ht_proc fg;
-    struct ht_proc ingest;            /* prefix hlr, default ack timeout */
+    struct ht_stack st;               /* ingest: prefix hlr, ack ACK_MS */
     struct ht_proc w[NWORKERS];
     char id[NWORKERS][128];
-    redisContext *db;
     char pages_path[512];
     long req_ms;
     int n;                            /* unique mid counter */
@@ -78,12 +76,7 @@ struct ctx {
 /* ---- helpers ------------------------------------------------------------- */
 
 static redisContext *db(struct ctx *c) {
-    if (c->db != NULL && c->db->err == 0)
-        return c->db;
-    if (c->db != NULL)
-        redisFree(c->db);
-    c->db = ht_redis_connect(&c->redis, 2000);
-    return c->db;
+    return ht_stack_db(&c->st);
 }
 
 static int http(struct ctx *c, int port, const char *method,
@@ -130,7 +123,7 @@ static int fake(struct ctx *c, const char *method, const char *path,
     struct ht_http_resp r;
     int ok;
 
-    http(c, c->fg.port, method, path, body, &r);
+    http(c, c->st.fg.port, method, path, body, &r);
     ok = HT_ASSERT_EQ_INT(r.status, 200);
     if (!ok)
         ht_note("%s %s -> %s %s", method, path, r.body ? r.body : "",
@@ -144,7 +137,7 @@ static json_object *fake_log(struct ctx *c) {
     struct ht_http_resp r;
     json_object *o = NULL;
 
-    http(c, c->fg.port, "GET", "/_fake/requests", NULL, &r);
+    http(c, c->st.fg.port, "GET", "/_fake/requests", NULL, &r);
     if (r.status == 200 && r.body != NULL)
         o = json_tokener_parse(r.body);
     ht_http_resp_cleanup(&r);
@@ -222,55 +215,17 @@ static void log_line(const struct ht_proc *p, const char *needle,
     free(log);
 }
 
-/* The "worker" field of the worker's "started" log line (20 x 100 ms). */
-static int worker_id(struct ht_proc *p, char *out, size_t sz) {
-    long tries = ht_budget_ms(2000) / 100, i;
-
-    for (i = 0; i < tries; i++) {
-        char line[1024];
-        json_object *o;
-        log_line(p, "\"msg\":\"started\"", line, sizeof(line));
-        if (line[0] != '\0') {
-            o = json_tokener_parse(line);
-            snprintf(out, sz, "%s", ht_json_str(o, "worker") ?
-                     ht_json_str(o, "worker") : "");
-            json_object_put(o);
-            return out[0] != '\0' ? 1 : HT_FAIL("started line has no id");
-        }
-        if (!ht_proc_alive(p))
-            break;
-        ht_sleep_ms(100);
-    }
-    ht_proc_dump_log(p, 3000);
-    return HT_FAIL("worker logged no \"started\" line (exit %d)",
-                   p->exited ? p->exit_code : -1);
-}
-
 /* Starts a worker with the common environment plus `extra` (NULL-
- * terminated, at most 8) and reads its id. */
+ * terminated, at most 8) and reads its id (20 x 100 ms). */
 static int start_worker(struct ctx *c, int i, const char *const *extra) {
-    char path[1024], err[HL_ERR_LEN], url[96], graph[96];
-    const char *env[20];
-    int n = 0, k;
+    char err[HL_ERR_LEN];
 
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
-    snprintf(graph, sizeof(graph), "GRAPH_API_BASE=http://127.0.0.1:%d",
-             c->fg.port);
-    env[n++] = url;
-    env[n++] = graph;
-    env[n++] = "MESSENGER_APP_SECRET=" SECRET;
-    env[n++] = "HOOKLINE_METRICS_PORT=0";
-    env[n++] = "HOOKLINE_LISTEN=127.0.0.1";
-    env[n++] = "HOOKLINE_LEASE_MS=1500";
-    for (k = 0; extra != NULL && extra[k] != NULL && k < 8; k++)
-        env[n++] = extra[k];
-    env[n] = NULL;
-    if (ht_bin_path("hookline-worker", path, sizeof(path)) != HL_OK)
-        return HT_FAIL("HL_BIN too long");
-    if (ht_proc_start_server(&c->w[i], path, NULL, env, err) != HL_OK)
+    if (ht_stack_start_worker(&c->st, &c->w[i], SECRET, extra, err)
+        != HL_OK)
         return HT_FAIL("worker %d: %s", i, err);
-    if (!worker_id(&c->w[i], c->id[i], sizeof(c->id[i])))
-        return 0;
+    if (ht_stack_worker_id(&c->w[i], ht_budget_ms(2000), c->id[i],
+                           sizeof(c->id[i]), err) != HL_OK)
+        return HT_FAIL("%s", err);
     ht_note("worker %d: %s, metrics on port %d", i, c->id[i],
             c->w[i].port);
     return 1;
@@ -298,17 +253,12 @@ static int stop_worker(struct ctx *c, int i) {
 }
 
 static int start_ingest(struct ctx *c, struct ht_proc *p) {
-    char path[1024], err[HL_ERR_LEN], url[96], ack[48];
-    const char *env[] = {
-        url, "PORT=0", "HOOKLINE_LISTEN=127.0.0.1",
-        "MESSENGER_VERIFY_TOKEN=" VERIFY, "MESSENGER_APP_SECRET=" SECRET,
-        "HOOKLINE_PREFIX=" PREFIX, ack, NULL
-    };
+    char err[HL_ERR_LEN], ack[48];
+    const char *extra[] = { ack, NULL };
 
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
     snprintf(ack, sizeof(ack), "HOOKLINE_ACK_TIMEOUT_MS=%d", ACK_MS);
-    if (ht_bin_path("hookline-ingest", path, sizeof(path)) != HL_OK ||
-        ht_proc_start_server(p, path, NULL, env, err) != HL_OK)
+    if (ht_stack_start_ingest(&c->st, p, PREFIX, VERIFY, SECRET, extra, err)
+        != HL_OK)
         return HT_FAIL("ingest: %s", err);
     if (!wait_200(c, p->port, "/readyz", 5000))
         return HT_FAIL("ingest /readyz not 200 after 5 s");
@@ -423,26 +373,21 @@ static long raw_reply(int fd, long ms) {
 /* ---- setup --------------------------------------------------------------- */
 
 static int check_setup(struct ctx *c) {
-    char path[1024], err[HL_ERR_LEN];
-    const char *fg_env[] = {
-        "PORT=0", "HOOKLINE_LISTEN=127.0.0.1",
-        "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN, NULL
-    };
+    char err[HL_ERR_LEN];
     int ok = 0;
 
     HT_CHECK_BEGIN("redis-server, fake Graph and ingest start");
-    if (ht_redis_start(&c->redis, err) != HL_OK) {
+    if (ht_redis_start(&c->st.redis, err) != HL_OK) {
         HT_FAIL("redis-server: %s", err);
         goto done;
     }
     if (!HT_ASSERT_TRUE(db(c) != NULL))
         goto done;
-    if (ht_bin_path("hookline-fakegraph", path, sizeof(path)) != HL_OK ||
-        ht_proc_start_server(&c->fg, path, NULL, fg_env, err) != HL_OK) {
+    if (ht_stack_start_fakegraph(&c->st, TOKEN, err) != HL_OK) {
         HT_FAIL("fakegraph: %s", err);
         goto done;
     }
-    if (!start_ingest(c, &c->ingest))
+    if (!start_ingest(c, &c->st.ingest))
         goto done;
     ok = !ht_check_failed();
 done:
@@ -503,7 +448,7 @@ static void check_null_page_id(struct ctx *c) {
 
     HT_CHECK_BEGIN("a pages file with \"id\": null: exit 2 and the message "
                    "names HOOKLINE_PAGES_FILE");
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
+    snprintf(url, sizeof(url), "REDIS_URL=%s", c->st.redis.url);
     snprintf(file, sizeof(file), "HOOKLINE_PAGES_FILE=%s", c->pages_path);
     if (ht_write_file(c->pages_path, pages, sizeof(pages) - 1) != HL_OK) {
         HT_FAIL("cannot write %s", c->pages_path);
@@ -664,7 +609,7 @@ static int check_handback_order(struct ctx *c, long long *ts0) {
         HT_FAIL("out of memory");
         goto done;
     }
-    ht_http_post_signed(c->ingest.port, WEBHOOK, SECRET, body,
+    ht_http_post_signed(c->st.ingest.port, WEBHOOK, SECRET, body,
                         strlen(body), c->req_ms, &r);
     t = r.status;
     ht_http_resp_cleanup(&r);
@@ -787,7 +732,7 @@ static void check_ingest_drain_hung(struct ctx *c) {
         !HT_ASSERT_TRUE(raw_send(fb, get, strlen(get))) ||
         !HT_ASSERT_EQ_INT(raw_reply(fb, c->req_ms), 200))
         goto done;
-    if (!HT_ASSERT_EQ_INT(ht_redis_pause(&c->redis), HL_OK))
+    if (!HT_ASSERT_EQ_INT(ht_redis_pause(&c->st.redis), HL_OK))
         goto done;
     /* connection A: a POST that waits for Redis (keeps ingest draining) */
     fa = raw_connect(in.port);
@@ -814,8 +759,8 @@ static void check_ingest_drain_hung(struct ctx *c) {
     if (!HT_ASSERT_CONTAINS(line, "\"inflight\":1"))
         ht_note("drain_deadline line: %s", line);
 done:
-    if (c->redis.paused)
-        ht_redis_resume(&c->redis);
+    if (c->st.redis.paused)
+        ht_redis_resume(&c->st.redis);
     if (fa >= 0)
         close(fa);
     if (fb >= 0)
@@ -835,32 +780,32 @@ static void check_stalled_dropped(struct ctx *c) {
     HT_CHECK_BEGIN("Redis frozen (SIGSTOP) past 10 s: ingest logs "
                    "redis_dropping_stalled (not before ~10 s); after "
                    "SIGCONT /readyz 200 within 10 s");
-    if (!HT_ASSERT_EQ_INT(wait_200(c, c->ingest.port, "/readyz", 5000), 1))
+    if (!HT_ASSERT_EQ_INT(wait_200(c, c->st.ingest.port, "/readyz", 5000), 1))
         goto done;
-    if (!HT_ASSERT_EQ_INT(ht_redis_pause(&c->redis), HL_OK))
+    if (!HT_ASSERT_EQ_INT(ht_redis_pause(&c->st.redis), HL_OK))
         goto done;
     t0 = ht_mono_ms();
     tries = ht_budget_ms(STALL_DROP_MS + 4000) / 200;
     for (t = 0; t < tries; t++) {
-        if (log_has(&c->ingest, "\"msg\":\"redis_dropping_stalled\"")) {
+        if (log_has(&c->st.ingest, "\"msg\":\"redis_dropping_stalled\"")) {
             dropped = ht_mono_ms() - t0;
             break;
         }
         ht_sleep_ms(200);
     }
-    ht_redis_resume(&c->redis);
+    ht_redis_resume(&c->st.redis);
     if (!HT_ASSERT_GE_INT(dropped, 0)) {
-        ht_proc_dump_log(&c->ingest, 2000);
+        ht_proc_dump_log(&c->st.ingest, 2000);
         goto done;
     }
     ht_note("dropped %lld ms after SIGSTOP", dropped);
     HT_ASSERT_GE_INT(dropped, STALL_DROP_MS - 1500);
     t0 = ht_mono_ms();
-    if (HT_ASSERT_EQ_INT(wait_200(c, c->ingest.port, "/readyz", 10000), 1))
+    if (HT_ASSERT_EQ_INT(wait_200(c, c->st.ingest.port, "/readyz", 10000), 1))
         ht_note("ready %lld ms after SIGCONT", ht_mono_ms() - t0);
 done:
-    if (c->redis.paused)
-        ht_redis_resume(&c->redis);
+    if (c->st.redis.paused)
+        ht_redis_resume(&c->st.redis);
     HT_CHECK_END();
 }
 
@@ -871,7 +816,7 @@ int main(void) {
 
     ht_init();
     memset(&c, 0, sizeof(c));
-    c.redis.pid = c.fg.pid = c.ingest.pid = -1;
+    ht_stack_init(&c.st);
     for (i = 0; i < NWORKERS; i++)
         c.w[i].pid = -1;
     c.req_ms = ht_budget_ms(5000);
@@ -885,13 +830,9 @@ int main(void) {
         check_stalled_dropped(&c);
     }
     rc = ht_summary();
-    if (c.db != NULL)
-        redisFree(c.db);
     for (i = 0; i < NWORKERS; i++)
         ht_proc_cleanup(&c.w[i]);
-    ht_proc_cleanup(&c.ingest);
-    ht_proc_cleanup(&c.fg);
-    ht_redis_cleanup(&c.redis);
+    ht_stack_cleanup(&c.st);
     if (c.pages_path[0] != '\0')
         unlink(c.pages_path);
     return rc;

@@ -43,6 +43,7 @@
 #include "../lib/httpc.h"
 #include "../lib/proc.h"
 #include "../lib/redis_fixture.h"
+#include "../lib/stack.h"
 
 #define PREFIX "hlw"
 #define PARTS 16
@@ -88,12 +89,10 @@ struct backend {
 
 /* Everything the checks share. */
 struct ctx {
-    struct ht_redis redis;
-    struct ht_proc fg;                /* fake Graph, token checked */
-    struct ht_proc ingest;
+    struct ht_stack st;               /* redis, fake Graph (token checked),
+                                       * ingest */
     struct ht_proc wa;                /* built-in rules, pages file */
     struct ht_proc wb;                /* rules file, MESSENGER_PAGE_ID */
-    redisContext *db;
     struct backend be;
     char wa_id[128];
     char wb_id[128];
@@ -115,12 +114,7 @@ static long reorder_ms(void) {
 }
 
 static redisContext *db(struct ctx *c) {
-    if (c->db != NULL && c->db->err == 0)
-        return c->db;
-    if (c->db != NULL)
-        redisFree(c->db);
-    c->db = ht_redis_connect(&c->redis, 2000);
-    return c->db;
+    return ht_stack_db(&c->st);
 }
 
 static long part_of(const char *page, const char *user) {
@@ -217,7 +211,7 @@ static int post(struct ctx *c, const char *body) {
 
     if (body == NULL)
         return HT_FAIL("no body to POST");
-    ht_http_post_signed(c->ingest.port, WEBHOOK, SECRET, body, strlen(body),
+    ht_http_post_signed(c->st.ingest.port, WEBHOOK, SECRET, body, strlen(body),
                         c->req_ms, &r);
     ok = HT_ASSERT_EQ_INT(r.status, 200);
     if (!ok)
@@ -233,7 +227,7 @@ static int fake(struct ctx *c, const char *method, const char *path,
     struct ht_http_resp r;
     int ok;
 
-    http(c, c->fg.port, method, path, body, &r);
+    http(c, c->st.fg.port, method, path, body, &r);
     ok = HT_ASSERT_EQ_INT(r.status, 200);
     if (!ok)
         ht_note("%s %s -> %s %s", method, path, r.body ? r.body : "",
@@ -252,7 +246,7 @@ static json_object *fake_log(struct ctx *c) {
     struct ht_http_resp r;
     json_object *o = NULL;
 
-    http(c, c->fg.port, "GET", "/_fake/requests", NULL, &r);
+    http(c, c->st.fg.port, "GET", "/_fake/requests", NULL, &r);
     if (r.status == 200 && r.body != NULL)
         o = json_tokener_parse(r.body);
     ht_http_resp_cleanup(&r);
@@ -779,35 +773,6 @@ static void be_stop(struct backend *be) {
 
 /* ---- starting the stack -------------------------------------------------- */
 
-/* The "worker" field of the worker's "started" log line (10 x 100 ms). */
-static int worker_id(struct ht_proc *p, char *out, size_t sz) {
-    int i;
-
-    for (i = 0; i < 20; i++) {
-        char *log = NULL, *line;
-        size_t len = 0;
-        if (ht_proc_read_log(p, &log, &len) == HL_OK &&
-            (line = strstr(log, "\"msg\":\"started\"")) != NULL) {
-            char *start = line, *nl;
-            json_object *o;
-            while (start > log && start[-1] != '\n')
-                start--;
-            nl = strchr(line, '\n');
-            if (nl != NULL)
-                *nl = '\0';
-            o = json_tokener_parse(start);
-            snprintf(out, sz, "%s", ht_json_str(o, "worker") ?
-                     ht_json_str(o, "worker") : "");
-            json_object_put(o);
-            free(log);
-            return out[0] != '\0' ? 1 : HT_FAIL("started line has no id");
-        }
-        free(log);
-        ht_sleep_ms(100);
-    }
-    return HT_FAIL("worker logged no \"started\" line");
-}
-
 /* Polls GET /readyz of a worker until 200, at most `ms`. */
 static int wait_ready(struct ctx *c, struct ht_proc *w, long ms) {
     long tries = ht_budget_ms(ms) / 100, i;
@@ -823,70 +788,47 @@ static int wait_ready(struct ctx *c, struct ht_proc *w, long ms) {
 
 static int start_worker(struct ctx *c, struct ht_proc *w, int rules,
                         char *id, size_t idsz) {
-    char path[1024], err[HL_ERR_LEN], url[96], graph[96], file[600];
-    char reorder[48];
-    const char *env[16];
+    char err[HL_ERR_LEN], file[600], reorder[48];
+    const char *extra[8];
     int n = 0;
 
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
-    snprintf(graph, sizeof(graph), "GRAPH_API_BASE=http://127.0.0.1:%d",
-             c->fg.port);
-    env[n++] = url;
-    env[n++] = graph;
-    env[n++] = "HOOKLINE_PREFIX=" PREFIX;
-    env[n++] = "MESSENGER_APP_SECRET=" SECRET;
-    env[n++] = "HOOKLINE_METRICS_PORT=0";
-    env[n++] = "HOOKLINE_LISTEN=127.0.0.1";
-    env[n++] = "HOOKLINE_LEASE_MS=1500";
+    extra[n++] = "HOOKLINE_PREFIX=" PREFIX;
     snprintf(reorder, sizeof(reorder), "HOOKLINE_REORDER_MS=%ld",
              reorder_ms());
-    env[n++] = reorder;
-    env[n++] = "HOOKLINE_MAX_ATTEMPTS=3";
+    extra[n++] = reorder;
+    extra[n++] = "HOOKLINE_MAX_ATTEMPTS=3";
     if (rules) {
         snprintf(file, sizeof(file), "HOOKLINE_RULES=%s", c->rules_path);
-        env[n++] = file;
-        env[n++] = "MESSENGER_PAGE_ID=" PAGE;
-        env[n++] = "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN;
+        extra[n++] = file;
+        extra[n++] = "MESSENGER_PAGE_ID=" PAGE;
+        extra[n++] = "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN;
     } else {
         snprintf(file, sizeof(file), "HOOKLINE_PAGES_FILE=%s",
                  c->pages_path);
-        env[n++] = file;
+        extra[n++] = file;
     }
-    env[n] = NULL;
-    if (ht_bin_path("hookline-worker", path, sizeof(path)) != HL_OK)
-        return HT_FAIL("HL_BIN too long");
-    if (ht_proc_start_server(w, path, NULL, env, err) != HL_OK)
+    extra[n] = NULL;
+    if (ht_stack_start_worker(&c->st, w, SECRET, extra, err) != HL_OK)
         return HT_FAIL("worker: %s", err);
-    if (!worker_id(w, id, idsz))
-        return 0;
+    if (ht_stack_worker_id(w, 2000, id, idsz, err) != HL_OK)
+        return HT_FAIL("%s", err);
     ht_note("worker %s: metrics on port %d", id, w->port);
     return 1;
 }
 
 static int start_fakegraph(struct ctx *c) {
-    char path[1024], err[HL_ERR_LEN];
-    const char *env[] = {
-        "PORT=0", "HOOKLINE_LISTEN=127.0.0.1",
-        "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN, NULL
-    };
+    char err[HL_ERR_LEN];
 
-    if (ht_bin_path("hookline-fakegraph", path, sizeof(path)) != HL_OK ||
-        ht_proc_start_server(&c->fg, path, NULL, env, err) != HL_OK)
+    if (ht_stack_start_fakegraph(&c->st, TOKEN, err) != HL_OK)
         return HT_FAIL("fakegraph: %s", err);
     return 1;
 }
 
 static int start_ingest(struct ctx *c) {
-    char path[1024], err[HL_ERR_LEN], url[96];
-    const char *env[] = {
-        url, "PORT=0", "HOOKLINE_LISTEN=127.0.0.1",
-        "MESSENGER_VERIFY_TOKEN=" VERIFY, "MESSENGER_APP_SECRET=" SECRET,
-        "HOOKLINE_PREFIX=" PREFIX, NULL
-    };
+    char err[HL_ERR_LEN];
 
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
-    if (ht_bin_path("hookline-ingest", path, sizeof(path)) != HL_OK ||
-        ht_proc_start_server(&c->ingest, path, NULL, env, err) != HL_OK)
+    if (ht_stack_start_ingest(&c->st, &c->st.ingest, PREFIX, VERIFY, SECRET,
+                              NULL, err) != HL_OK)
         return HT_FAIL("ingest: %s", err);
     return 1;
 }
@@ -937,7 +879,7 @@ static int check_setup(struct ctx *c) {
 
     HT_CHECK_BEGIN("redis, fake Graph, ingest and worker A start; A holds "
                    "all 16 leases under its id and is ready");
-    if (ht_redis_start(&c->redis, err) != HL_OK) {
+    if (ht_redis_start(&c->st.redis, err) != HL_OK) {
         HT_FAIL("redis-server: %s", err);
         goto done;
     }
@@ -1814,7 +1756,7 @@ static void expect_bad_rules(struct ctx *c, const char *what,
     size_t len = 0, i;
     int code = -1;
 
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
+    snprintf(url, sizeof(url), "REDIS_URL=%s", c->st.redis.url);
     snprintf(rules, sizeof(rules), "HOOKLINE_RULES=%s", c->bad_path);
     if (text != NULL && ht_write_file(c->bad_path, text, strlen(text))
         != HL_OK) {
@@ -1920,7 +1862,8 @@ int main(void) {
 
     ht_init();
     memset(&c, 0, sizeof(c));
-    c.redis.pid = c.fg.pid = c.ingest.pid = c.wa.pid = c.wb.pid = -1;
+    ht_stack_init(&c.st);
+    c.wa.pid = c.wb.pid = -1;
     c.be.fd = -1;
     pthread_mutex_init(&c.be.mu, NULL);
     c.req_ms = ht_budget_ms(5000);
@@ -1946,13 +1889,9 @@ int main(void) {
         check_no_secrets(&c);
     }
     rc = ht_summary();
-    if (c.db != NULL)
-        redisFree(c.db);
     ht_proc_cleanup(&c.wb);
     ht_proc_cleanup(&c.wa);
-    ht_proc_cleanup(&c.ingest);
-    ht_proc_cleanup(&c.fg);
-    ht_redis_cleanup(&c.redis);
+    ht_stack_cleanup(&c.st);
     be_stop(&c.be);
     pthread_mutex_destroy(&c.be.mu);
     if (c.pages_path[0] != '\0')

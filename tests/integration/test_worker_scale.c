@@ -23,6 +23,7 @@
 #include "../lib/httpc.h"
 #include "../lib/proc.h"
 #include "../lib/redis_fixture.h"
+#include "../lib/stack.h"
 
 #define PREFIX "hls"
 #define PARTS 16
@@ -39,25 +40,17 @@
 #define BALANCE_MS 10000              /* G3b */
 
 struct ctx {
-    struct ht_redis redis;
-    struct ht_proc fg;
-    struct ht_proc ingest;
+    struct ht_stack st;               /* redis, fake Graph, ingest */
     struct ht_proc w[NWORKERS];
     char id[NWORKERS][128];
     int gone[NWORKERS];               /* stopped or killed */
-    redisContext *db;
     long req_ms;
 };
 
 /* ---- helpers ------------------------------------------------------------- */
 
 static redisContext *db(struct ctx *c) {
-    if (c->db != NULL && c->db->err == 0)
-        return c->db;
-    if (c->db != NULL)
-        redisFree(c->db);
-    c->db = ht_redis_connect(&c->redis, 2000);
-    return c->db;
+    return ht_stack_db(&c->st);
 }
 
 /* GET of `key`, copied (caller frees); NULL for nil or an error. */
@@ -222,7 +215,7 @@ static int fake(struct ctx *c, const char *method, const char *path,
     struct ht_http_resp r;
     int ok;
 
-    http(c, c->fg.port, method, path, body, &r);
+    http(c, c->st.fg.port, method, path, body, &r);
     ok = HT_ASSERT_EQ_INT(r.status, 200);
     if (!ok)
         ht_note("%s %s -> %s %s", method, path, r.body ? r.body : "",
@@ -235,7 +228,7 @@ static json_object *fake_get(struct ctx *c, const char *path) {
     struct ht_http_resp r;
     json_object *o = NULL;
 
-    http(c, c->fg.port, "GET", path, NULL, &r);
+    http(c, c->st.fg.port, "GET", path, NULL, &r);
     if (r.status == 200 && r.body != NULL)
         o = json_tokener_parse(r.body);
     ht_http_resp_cleanup(&r);
@@ -254,87 +247,41 @@ static long long fake_pending(struct ctx *c) {
 
 /* ---- starting ------------------------------------------------------------ */
 
-static int worker_id(struct ht_proc *p, char *out, size_t sz) {
-    int i;
-
-    for (i = 0; i < 20; i++) {
-        char *log = NULL, *line;
-        size_t len = 0;
-        if (ht_proc_read_log(p, &log, &len) == HL_OK &&
-            (line = strstr(log, "\"msg\":\"started\"")) != NULL) {
-            char *start = line, *nl;
-            json_object *o;
-            while (start > log && start[-1] != '\n')
-                start--;
-            nl = strchr(line, '\n');
-            if (nl != NULL)
-                *nl = '\0';
-            o = json_tokener_parse(start);
-            snprintf(out, sz, "%s", ht_json_str(o, "worker") ?
-                     ht_json_str(o, "worker") : "");
-            json_object_put(o);
-            free(log);
-            return out[0] != '\0' ? 1 : HT_FAIL("started line has no id");
-        }
-        free(log);
-        ht_sleep_ms(100);
-    }
-    return HT_FAIL("worker logged no \"started\" line");
-}
-
 static int start_worker(struct ctx *c, int i) {
-    char path[1024], err[HL_ERR_LEN], url[96], graph[96];
-    const char *env[] = {
-        url, graph, "HOOKLINE_PREFIX=" PREFIX,
-        "MESSENGER_APP_SECRET=" SECRET,
-        "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN,
-        "HOOKLINE_METRICS_PORT=0", "HOOKLINE_LISTEN=127.0.0.1",
-        "HOOKLINE_LEASE_MS=1500", "HOOKLINE_REORDER_MS=100", NULL
+    char err[HL_ERR_LEN];
+    const char *extra[] = {
+        "HOOKLINE_PREFIX=" PREFIX, "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN,
+        "HOOKLINE_REORDER_MS=100", NULL
     };
 
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
-    snprintf(graph, sizeof(graph), "GRAPH_API_BASE=http://127.0.0.1:%d",
-             c->fg.port);
-    if (ht_bin_path("hookline-worker", path, sizeof(path)) != HL_OK)
-        return HT_FAIL("HL_BIN too long");
-    if (ht_proc_start_server(&c->w[i], path, NULL, env, err) != HL_OK)
+    if (ht_stack_start_worker(&c->st, &c->w[i], SECRET, extra, err)
+        != HL_OK)
         return HT_FAIL("worker %d: %s", i, err);
-    if (!worker_id(&c->w[i], c->id[i], sizeof(c->id[i])))
-        return 0;
+    if (ht_stack_worker_id(&c->w[i], 2000, c->id[i], sizeof(c->id[i]),
+                           err) != HL_OK)
+        return HT_FAIL("%s", err);
     ht_note("worker %d: %s, metrics on port %d", i, c->id[i],
             c->w[i].port);
     return 1;
 }
 
 static int check_setup(struct ctx *c) {
-    char path[1024], err[HL_ERR_LEN], url[96];
-    const char *fg_env[] = {
-        "PORT=0", "HOOKLINE_LISTEN=127.0.0.1",
-        "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN, NULL
-    };
-    const char *in_env[] = {
-        url, "PORT=0", "HOOKLINE_LISTEN=127.0.0.1",
-        "MESSENGER_VERIFY_TOKEN=" VERIFY, "MESSENGER_APP_SECRET=" SECRET,
-        "HOOKLINE_PREFIX=" PREFIX, NULL
-    };
+    char err[HL_ERR_LEN];
     int ok = 0;
 
     HT_CHECK_BEGIN("redis-server, fake Graph and ingest start");
-    if (ht_redis_start(&c->redis, err) != HL_OK) {
+    if (ht_redis_start(&c->st.redis, err) != HL_OK) {
         HT_FAIL("redis-server: %s", err);
         goto done;
     }
-    snprintf(url, sizeof(url), "REDIS_URL=%s", c->redis.url);
     if (!HT_ASSERT_TRUE(db(c) != NULL))
         goto done;
-    if (ht_bin_path("hookline-fakegraph", path, sizeof(path)) != HL_OK ||
-        ht_proc_start_server(&c->fg, path, NULL, fg_env, err) != HL_OK) {
+    if (ht_stack_start_fakegraph(&c->st, TOKEN, err) != HL_OK) {
         HT_FAIL("fakegraph: %s", err);
         goto done;
     }
-    if (ht_bin_path("hookline-ingest", path, sizeof(path)) != HL_OK ||
-        ht_proc_start_server(&c->ingest, path, NULL, in_env, err)
-        != HL_OK) {
+    if (ht_stack_start_ingest(&c->st, &c->st.ingest, PREFIX, VERIFY, SECRET,
+                              NULL, err) != HL_OK) {
         HT_FAIL("ingest: %s", err);
         goto done;
     }
@@ -469,7 +416,7 @@ static int post_pairs(struct ctx *c, struct kill_run *k) {
         free(t.p);
         return HT_FAIL("out of memory");
     }
-    ht_http_post_signed(c->ingest.port, WEBHOOK, SECRET, t.p, t.len,
+    ht_http_post_signed(c->st.ingest.port, WEBHOOK, SECRET, t.p, t.len,
                         c->req_ms, &r);
     ok = HT_ASSERT_EQ_INT(r.status, 200);
     ht_http_resp_cleanup(&r);
@@ -641,7 +588,7 @@ int main(void) {
     ht_init();
     memset(&c, 0, sizeof(c));
     memset(&k, 0, sizeof(k));
-    c.redis.pid = c.fg.pid = c.ingest.pid = -1;
+    ht_stack_init(&c.st);
     for (i = 0; i < NWORKERS; i++)
         c.w[i].pid = -1;
     c.req_ms = ht_budget_ms(5000);
@@ -653,12 +600,8 @@ int main(void) {
         check_sigterm_last(&c, 2);
     }
     rc = ht_summary();
-    if (c.db != NULL)
-        redisFree(c.db);
     for (i = 0; i < NWORKERS; i++)
         ht_proc_cleanup(&c.w[i]);
-    ht_proc_cleanup(&c.ingest);
-    ht_proc_cleanup(&c.fg);
-    ht_redis_cleanup(&c.redis);
+    ht_stack_cleanup(&c.st);
     return rc;
 }
