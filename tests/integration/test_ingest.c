@@ -185,13 +185,7 @@ static long post_headers(struct ctx *c, const char *const *headers,
 }
 
 static long get_status(struct ctx *c, int port, const char *path) {
-    struct ht_http_resp r;
-    long status;
-
-    ht_http_get(port, path, c->req_ms, &r);
-    status = r.status;
-    ht_http_resp_cleanup(&r);
-    return status;
+    return ht_http_status(port, path, c->req_ms);
 }
 
 /* Polls GET path on `port` until it answers `want` (tries x 100 ms).

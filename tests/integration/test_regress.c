@@ -82,28 +82,11 @@ static redisContext *db(struct ctx *c) {
 static int http(struct ctx *c, int port, const char *method,
                 const char *path, const char *body,
                 struct ht_http_resp *r) {
-    struct ht_http_req q;
-    const char *h[] = { "Content-Type: application/json", NULL };
-
-    memset(&q, 0, sizeof(q));
-    q.method = method;
-    q.port = port;
-    q.path = path;
-    q.headers = body != NULL ? h : NULL;
-    q.body = body;
-    q.body_len = body != NULL ? strlen(body) : 0;
-    q.timeout_ms = c->req_ms;
-    return ht_http_do(&q, r);
+    return ht_http_json(port, method, path, body, c->req_ms, r);
 }
 
 static long get_status(struct ctx *c, int port, const char *path) {
-    struct ht_http_resp r;
-    long s;
-
-    http(c, port, "GET", path, NULL, &r);
-    s = r.status;
-    ht_http_resp_cleanup(&r);
-    return s;
+    return ht_http_status(port, path, c->req_ms);
 }
 
 /* Polls GET `path` on `port` until it answers 200, at most `ms`. */

@@ -190,18 +190,7 @@ static int wait_idle(struct ctx *c, long ms) {
 static int http(struct ctx *c, int port, const char *method,
                 const char *path, const char *body,
                 struct ht_http_resp *r) {
-    struct ht_http_req q;
-    const char *h[] = { "Content-Type: application/json", NULL };
-
-    memset(&q, 0, sizeof(q));
-    q.method = method;
-    q.port = port;
-    q.path = path;
-    q.headers = body != NULL ? h : NULL;
-    q.body = body;
-    q.body_len = body != NULL ? strlen(body) : 0;
-    q.timeout_ms = c->req_ms;
-    return ht_http_do(&q, r);
+    return ht_http_json(port, method, path, body, c->req_ms, r);
 }
 
 /* POSTs a signed webhook body to ingest; 1 when answered 200. */
@@ -393,13 +382,7 @@ static double worker_metric(struct ctx *c, int port, const char *name,
 }
 
 static long get_status(struct ctx *c, int port, const char *path) {
-    struct ht_http_resp r;
-    long s;
-
-    http(c, port, "GET", path, NULL, &r);
-    s = r.status;
-    ht_http_resp_cleanup(&r);
-    return s;
+    return ht_http_status(port, path, c->req_ms);
 }
 
 /* ---- bodies -------------------------------------------------------------- */

@@ -196,6 +196,33 @@ int ht_http_get(int port, const char *path, long timeout_ms,
     return ht_http_do(&req, resp);
 }
 
+int ht_http_json(int port, const char *method, const char *path,
+                 const char *body, long timeout_ms,
+                 struct ht_http_resp *resp) {
+    struct ht_http_req req;
+    const char *h[] = { "Content-Type: application/json", NULL };
+
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.port = port;
+    req.path = path;
+    req.headers = body != NULL ? h : NULL;
+    req.body = body;
+    req.body_len = body != NULL ? strlen(body) : 0;
+    req.timeout_ms = timeout_ms;
+    return ht_http_do(&req, resp);
+}
+
+long ht_http_status(int port, const char *path, long timeout_ms) {
+    struct ht_http_resp r;
+    long status;
+
+    ht_http_get(port, path, timeout_ms, &r);
+    status = r.status;
+    ht_http_resp_cleanup(&r);
+    return status;
+}
+
 int ht_http_sign(const char *secret, const void *body, size_t len,
                  char *out, size_t outsz) {
     char sig[HL_SIG_LEN + 1];

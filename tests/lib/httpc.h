@@ -46,6 +46,16 @@ int ht_http_do(const struct ht_http_req *req, struct ht_http_resp *resp);
 int ht_http_get(int port, const char *path, long timeout_ms,
                 struct ht_http_resp *resp);
 
+/* `method` 127.0.0.1:port/path with an optional JSON `body` (NUL-
+ * terminated; NULL: no body, no Content-Type). Same returns and ownership
+ * as ht_http_do(). */
+int ht_http_json(int port, const char *method, const char *path,
+                 const char *body, long timeout_ms,
+                 struct ht_http_resp *resp);
+
+/* The status of GET 127.0.0.1:port/path (0 when no answer came). */
+long ht_http_status(int port, const char *path, long timeout_ms);
+
 /* POSTs `body` with an X-Hub-Signature-256 made with `secret` (NULL: no
  * signature header) and Content-Type: application/json. Same returns and
  * ownership as ht_http_do(). */
