@@ -5,6 +5,7 @@
 #define HL_DLQ_H
 
 #include <stddef.h>
+#include <json-c/json.h>
 #include "hl.h"
 
 enum hl_dlq_reason {
@@ -58,5 +59,36 @@ int hl_dlq_new_id(char out[HL_DLQ_ID_LEN + 1]);
  * (caller owns; free()) and *outlen, or HL_EINVAL when the envelope text
  * does not parse, HL_ENOMEM. */
 int hl_dlq_build(const struct hl_dlq_entry *e, char **out, size_t *outlen);
+
+/* A dead letter read back (hookctl). Strings and objects are borrowed from
+ * `root` and valid until hl_dlq_view_cleanup(). */
+struct hl_dlq_view {
+    json_object *root;          /* owned */
+    const char *id;             /* never NULL after a successful parse */
+    const char *reason;         /* as stored (maybe newer than this build) */
+    int worker_stage;           /* 1: "worker", 0: "ingest" */
+    int attempts;
+    long long failed;           /* ms; 0 when absent */
+    int error_http;             /* 0 when absent */
+    long long error_code;       /* 0 when absent */
+    const char *error_message;  /* NULL when absent */
+    json_object *envelope;      /* NULL for ingest-stage entries */
+    long long raw_len;          /* bytes of the raw body; -1 when absent */
+};
+
+/* Parses dead-letter bytes. Returns HL_OK (release with
+ * hl_dlq_view_cleanup()), or HL_EINVAL when it is not JSON or has no
+ * string "id" and "reason" (nothing to release then). */
+int hl_dlq_parse(const char *p, size_t len, struct hl_dlq_view *v);
+
+/* Frees what `v` holds; safe on a zeroed view; idempotent. */
+void hl_dlq_view_cleanup(struct hl_dlq_view *v);
+
+/* Serializes the entry's envelope the way hl_dlq_build() stored it (the
+ * queue item a requeue pushes). Returns HL_OK and sets *out (caller owns;
+ * free()) and *outlen, HL_ESTATE when the entry has no envelope (an
+ * ingest-stage entry), or HL_ENOMEM. */
+int hl_dlq_envelope_text(const struct hl_dlq_view *v, char **out,
+                         size_t *outlen);
 
 #endif

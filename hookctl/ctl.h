@@ -1,0 +1,117 @@
+/* ctl.h - hookctl's context and the pieces its subcommands share: the
+ * blocking Redis connection, the HTTP client (libcurl easy) and output
+ * (human text by default, one JSON document with --json).
+ *
+ * hookctl is a short-lived CLI, so it talks to Redis with hiredis's
+ * blocking API and every call has a timeout; there is no event loop.
+ * Every subcommand returns the process exit code: 0 ok, 1 runtime
+ * failure, 2 usage or configuration error (DESIGN.md "Programs"). Errors
+ * go to stderr as one "hookctl <cmd>: ..." line; results go to stdout. No
+ * secret is ever printed: tokens travel in headers, never in a URL we
+ * print, and doctor says whether a secret is shaped right, not what it
+ * is. */
+#ifndef CTL_H
+#define CTL_H
+#include <stdio.h>
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+#include "hl.h"
+#include "hl_cfg.h"
+#include "hl_pages.h"
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAIL 1
+#define CTL_EXIT_USAGE 2
+
+#define CTL_REDIS_TIMEOUT_MS 5000   /* connect and every command */
+#define CTL_HTTP_TIMEOUT_MS 10000   /* whole HTTP request */
+
+struct ctl {
+    const struct hl_cfg *cfg;       /* borrowed */
+    const char *cmd;                /* subcommand name, for messages */
+    int json;                       /* --json given */
+    redisContext *db;               /* owned; NULL until ctl_redis_open() */
+    struct hl_page *pages;          /* owned; NULL until ctl_pages() */
+    size_t npages;
+};
+
+/* One subcommand: argv[0] is its name; options follow. */
+typedef int ctl_cmd_fn(struct ctl *c, int argc, char **argv);
+
+ctl_cmd_fn ctl_cmd_stats;
+ctl_cmd_fn ctl_cmd_dlq;
+ctl_cmd_fn ctl_cmd_sign;
+ctl_cmd_fn ctl_cmd_send_test;
+ctl_cmd_fn ctl_cmd_subscribe;
+ctl_cmd_fn ctl_cmd_doctor;
+
+/* main.c: prints "hookctl <cmd>: <message>" to stderr. */
+void ctl_errorf(const struct ctl *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* main.c: prints the usage of subcommand `cmd` to `out`. */
+void ctl_usage(const char *cmd, FILE *out);
+
+/* main.c: a usage error: the message, then the subcommand's usage, on
+ * stderr. Returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* main.c: 1 when argv has --help/-h (the caller prints its usage). */
+int ctl_wants_help(int argc, char **argv);
+
+/* main.c: the configured pages (hl_pages_load()), loaded once and cached
+ * in `c`. Returns HL_OK, or an error with `err` set. */
+int ctl_pages(struct ctl *c, char err[HL_ERR_LEN]);
+
+/* main.c: writes `o` to stdout as pretty JSON plus a newline, then drops
+ * the caller's reference (`o` is consumed; NULL prints nothing and
+ * returns HL_ENOMEM). Returns HL_OK or HL_EIO. */
+int ctl_print_json(json_object *o);
+
+/* ---- redis.c: the blocking connection ------------------------------- */
+
+/* Connects to REDIS_URL (AUTH and SELECT as configured), unless already
+ * connected. Returns HL_OK, or HL_EIO with `err` saying why (never the
+ * password). The connection is c->db, freed by ctl_cleanup(). */
+int ctl_redis_open(struct ctl *c, char err[HL_ERR_LEN]);
+
+/* Runs one command (argc strings with lengths; lens NULL: strlen). On
+ * HL_OK *reply is the reply (caller owns; freeReplyObject()), which is
+ * never an error reply; an error reply or a connection failure is HL_EIO
+ * with `err` set. */
+int ctl_redis_cmd(struct ctl *c, redisReply **reply, int argc,
+                  const char **argv, const size_t *lens,
+                  char err[HL_ERR_LEN]);
+
+/* Queues a command for a pipeline; ctl_redis_next() reads the replies in
+ * order. Returns HL_OK or HL_ENOMEM. */
+int ctl_redis_append(struct ctl *c, int argc, const char **argv,
+                     const size_t *lens);
+int ctl_redis_next(struct ctl *c, redisReply **reply, char err[HL_ERR_LEN]);
+
+/* ---- http.c: blocking requests with libcurl easy -------------------- */
+
+struct ctl_http_resp {
+    long status;                    /* 0 on a transport error */
+    char *body;                     /* owned; NUL-terminated; may be NULL */
+    size_t body_len;
+    char err[HL_ERR_LEN];           /* transport error text, "" if none */
+};
+
+/* One request. `url` is never printed by this module (it may hold a
+ * verify token); `bearer` (may be NULL) goes in an Authorization header;
+ * `headers` are "Name: value" strings, NULL-terminated, may be NULL;
+ * `body` NULL means no body. HTTPS certificates are always verified.
+ * Returns HL_OK when an HTTP answer came (any status), HL_EIO on a
+ * transport error or timeout (resp->err set), HL_ENOMEM. Release `resp`
+ * with ctl_http_resp_cleanup() in every case. */
+int ctl_http_do(const char *method, const char *url, const char *bearer,
+                const char *const *headers, const void *body, size_t len,
+                long timeout_ms, struct ctl_http_resp *resp);
+void ctl_http_resp_cleanup(struct ctl_http_resp *resp);
+
+/* Frees everything `c` holds. */
+void ctl_cleanup(struct ctl *c);
+
+#endif
