@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 #include "hl.h"
 #include "hl_cfg.h"
+#include "hl_dlq.h"
 #include "hl_pages.h"
 
 #define CTL_EXIT_OK 0
@@ -69,6 +70,10 @@ int ctl_pages(struct ctl *c, char err[HL_ERR_LEN]);
  * returns HL_ENOMEM). Returns HL_OK or HL_EIO. */
 int ctl_print_json(json_object *o);
 
+/* main.c: writes a duration in ms as "850ms", "4.2s", "3m12s", "2h05m"
+ * or "3d04h" into out (at least 16 bytes); "-" when ms < 0. */
+void ctl_fmt_age(long long ms, char *out, size_t sz);
+
 /* ---- redis.c: the blocking connection ------------------------------- */
 
 /* Connects to REDIS_URL (AUTH and SELECT as configured), unless already
@@ -89,6 +94,26 @@ int ctl_redis_cmd(struct ctl *c, redisReply **reply, int argc,
 int ctl_redis_append(struct ctl *c, int argc, const char **argv,
                      const size_t *lens);
 int ctl_redis_next(struct ctl *c, redisReply **reply, char err[HL_ERR_LEN]);
+
+/* ---- cmd_dlq.c: walking the dead-letter list ------------------------ */
+
+#define CTL_DLQ_SCAN_STOP 1         /* a visitor's "seen enough" */
+
+/* Called for each dead letter, newest first. `raw`/`len` are the stored
+ * bytes (borrowed); `v` is NULL when they do not parse as a dead letter.
+ * A visitor that removed the entry from the list adds 1 to *removed. It
+ * returns HL_OK to go on, CTL_DLQ_SCAN_STOP to stop, or an error (err
+ * set) that ends the walk. */
+typedef int ctl_dlq_visit_fn(struct ctl *c, const char *raw, size_t len,
+                             const struct hl_dlq_view *v, void *arg,
+                             int *removed, char err[HL_ERR_LEN]);
+
+/* Walks <prefix>:dlq in chunks (bounded memory) and calls `fn` for every
+ * entry. Entries pushed while it walks may be seen twice or not at all;
+ * none present throughout is missed. Returns HL_OK, or the error of
+ * Redis or of `fn` with `err` set. */
+int ctl_dlq_scan(struct ctl *c, ctl_dlq_visit_fn *fn, void *arg,
+                 char err[HL_ERR_LEN]);
 
 /* ---- http.c: blocking requests with libcurl easy -------------------- */
 

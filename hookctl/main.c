@@ -154,6 +154,23 @@ int ctl_print_json(json_object *o) {
     return rc;
 }
 
+void ctl_fmt_age(long long ms, char *out, size_t sz) {
+    long long s = ms / 1000;
+
+    if (ms < 0)
+        snprintf(out, sz, "-");
+    else if (ms < 1000)
+        snprintf(out, sz, "%lldms", ms);
+    else if (s < 60)
+        snprintf(out, sz, "%lld.%llds", s, (ms % 1000) / 100);
+    else if (s < 3600)
+        snprintf(out, sz, "%lldm%02llds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(out, sz, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+    else
+        snprintf(out, sz, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+}
+
 void ctl_cleanup(struct ctl *c) {
     if (c->db != NULL)
         redisFree(c->db);
