@@ -130,8 +130,8 @@ static int fill(json_object *o, const struct hl_dlq_entry *e) {
         hl_json_add(o, F_ID, json_object_new_string(id)) ||
         hl_json_add(o, F_REASON,
                     json_object_new_string(hl_dlq_reason_name(e->reason))) ||
-        hl_json_add(o, F_STAGE,
-            json_object_new_string(e->worker_stage ? STAGE_WORKER : STAGE_INGEST)))
+        hl_json_add(o, F_STAGE, json_object_new_string(
+            e->worker_stage ? STAGE_WORKER : STAGE_INGEST)))
         return HL_ENOMEM;
     if (e->error != NULL && hl_json_add(o, F_ERROR, error_object(e->error)))
         return HL_ENOMEM;

@@ -9,6 +9,7 @@
 #include "../lib/hl_test.h"
 #include "hl.h"
 #include "hl_dlq.h"
+#include "hl_envelope.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,6 +451,106 @@ static void check_bad_envelope(void) {
     HT_CHECK_END();
 }
 
+/* ---- reading entries back (hookctl) ------------------------------------ */
+
+static void check_parse_worker(void) {
+    struct hl_dlq_error err = { 400, 100, 2018001, "(#100) No match", NULL };
+    struct hl_dlq_entry e;
+    struct hl_dlq_view v;
+    struct hl_envelope env;
+    char *txt = NULL, *etxt = NULL;
+    size_t n = 0, en = 0;
+
+    HT_CHECK_BEGIN("parse of a worker entry: id, reason, stage, error, "
+                   "attempts; its envelope text parses as the original");
+    memset(&e, 0, sizeof(e));
+    e.reason = HL_DLQ_SEND_PERMANENT;
+    e.worker_stage = 1;
+    e.error = &err;
+    e.attempts = 3;
+    e.failed = 1700000000900LL;
+    e.envelope = ENVELOPE;
+    e.envelope_len = strlen(ENVELOPE);
+    if (!HT_ASSERT_EQ_INT(hl_dlq_build(&e, &txt, &n), HL_OK))
+        goto done;
+    if (!HT_ASSERT_EQ_INT(hl_dlq_parse(txt, n, &v), HL_OK))
+        goto done;
+    HT_ASSERT_TRUE(is_hex16(v.id));
+    HT_ASSERT_EQ_STR(v.reason, "send_permanent");
+    HT_ASSERT_EQ_INT(v.worker_stage, 1);
+    HT_ASSERT_EQ_INT(v.attempts, 3);
+    HT_ASSERT_EQ_INT(v.failed, 1700000000900LL);
+    HT_ASSERT_EQ_INT(v.error_http, 400);
+    HT_ASSERT_EQ_INT(v.error_code, 100);
+    HT_ASSERT_EQ_STR(v.error_message, "(#100) No match");
+    HT_ASSERT_EQ_INT(v.raw_len, -1);
+    if (HT_ASSERT_EQ_INT(hl_dlq_envelope_text(&v, &etxt, &en), HL_OK) &&
+        HT_ASSERT_EQ_INT(hl_envelope_parse(etxt, en, &env), HL_OK)) {
+        HT_ASSERT_EQ_STR(env.id, "m:mid.1");
+        HT_ASSERT_EQ_STR(env.page, "P");
+        HT_ASSERT_EQ_STR(env.user, "U");
+        HT_ASSERT_EQ_INT(env.ts, 1458668856463LL);
+        HT_ASSERT_EQ_INT(env.rx, 1458668856999LL);
+        hl_envelope_cleanup(&env);
+    }
+    hl_dlq_view_cleanup(&v);
+    hl_dlq_view_cleanup(&v);          /* idempotent */
+done:
+    free(etxt);
+    free(txt);
+    HT_CHECK_END();
+}
+
+static void check_parse_ingest(void) {
+    struct hl_dlq_entry e;
+    struct hl_dlq_view v;
+    char *txt = NULL, *etxt = NULL;
+    size_t n = 0, en = 0;
+
+    HT_CHECK_BEGIN("parse of an ingest entry: stage ingest, raw_len, no "
+                   "envelope to requeue (HL_ESTATE)");
+    ingest_entry(&e, "not json", 8);
+    if (!HT_ASSERT_EQ_INT(hl_dlq_build(&e, &txt, &n), HL_OK) ||
+        !HT_ASSERT_EQ_INT(hl_dlq_parse(txt, n, &v), HL_OK))
+        goto done;
+    HT_ASSERT_EQ_STR(v.reason, "malformed_payload");
+    HT_ASSERT_EQ_INT(v.worker_stage, 0);
+    HT_ASSERT_EQ_INT(v.raw_len, 8);
+    HT_ASSERT_TRUE(v.envelope == NULL);
+    HT_ASSERT_EQ_INT(hl_dlq_envelope_text(&v, &etxt, &en), HL_ESTATE);
+    HT_ASSERT_TRUE(etxt == NULL);
+    hl_dlq_view_cleanup(&v);
+done:
+    free(txt);
+    HT_CHECK_END();
+}
+
+#define NEWER "{\"id\":\"a\",\"reason\":\"new_reason\"}"
+
+static void check_parse_rejects(void) {
+    static const char *const bad[] = {
+        "", "not json", "[]", "{}", "{\"id\":\"a\"}",
+        "{\"reason\":\"x\"}", "{\"id\":1,\"reason\":\"x\"}",
+        "{\"id\":\"a\",\"reason\":null}",
+    };
+    struct hl_dlq_view v;
+    size_t i;
+
+    HT_CHECK_BEGIN("parse rejects what is not a dead letter (no string id "
+                   "and reason), leaving nothing to free");
+    for (i = 0; i < HL_ARRAY_LEN(bad); i++) {
+        if (!HT_ASSERT_EQ_INT(hl_dlq_parse(bad[i], strlen(bad[i]), &v),
+                              HL_EINVAL))
+            ht_note("accepted: %s", bad[i]);
+        HT_ASSERT_TRUE(v.root == NULL);
+    }
+    HT_ASSERT_EQ_INT(hl_dlq_parse(NEWER, strlen(NEWER), &v), HL_OK);
+    HT_ASSERT_EQ_STR(v.reason, "new_reason");
+    HT_ASSERT_EQ_INT(v.worker_stage, 0);
+    hl_dlq_view_cleanup(&v);
+    HT_CHECK_END();
+}
+
 int main(void) {
     ht_init();
     check_reasons();
@@ -463,5 +564,8 @@ int main(void) {
     check_raw_base64();
     check_binary_cut();
     check_bad_envelope();
+    check_parse_worker();
+    check_parse_ingest();
+    check_parse_rejects();
     return ht_summary();
 }
