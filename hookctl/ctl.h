@@ -109,8 +109,9 @@ typedef int ctl_dlq_visit_fn(struct ctl *c, const char *raw, size_t len,
                              int *removed, char err[HL_ERR_LEN]);
 
 /* Walks <prefix>:dlq in chunks (bounded memory) and calls `fn` for every
- * entry. Entries pushed while it walks may be seen twice or not at all;
- * none present throughout is missed. Returns HL_OK, or the error of
+ * entry. Entries pushed while it walks (at the head) may be seen twice or
+ * not at all; none present throughout is missed, unless another client
+ * removes entries meanwhile. Returns HL_OK, or the error of
  * Redis or of `fn` with `err` set. */
 int ctl_dlq_scan(struct ctl *c, ctl_dlq_visit_fn *fn, void *arg,
                  char err[HL_ERR_LEN]);
