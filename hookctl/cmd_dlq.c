@@ -22,28 +22,40 @@
 
 /* ---- the walk ------------------------------------------------------- */
 
+int ctl_dlq_len(struct ctl *c, long long *n, char err[HL_ERR_LEN]) {
+    char key[HL_KEY_MAX];
+    const char *argv[2] = { "LLEN", key };
+    redisReply *r = NULL;
+    int rc;
+
+    if (hl_keys_dlq(c->cfg->prefix, key) != HL_OK)
+        return HL_ETOOBIG;
+    rc = ctl_redis_cmd(c, &r, 2, argv, NULL, err);
+    if (rc != HL_OK)
+        return rc;
+    *n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return HL_OK;
+}
+
 int ctl_dlq_scan(struct ctl *c, ctl_dlq_visit_fn *fn, void *arg,
                  char err[HL_ERR_LEN]) {
     char key[HL_KEY_MAX], from[24], to[24];
     const char *argv[4] = { "LRANGE", key, from, to };
-    const char *llen[2] = { "LLEN", key };
     redisReply *r = NULL;
-    long long start = 0, seen = 0, bound;
+    long long start = 0, seen = 0, bound = 0;
     size_t i;
     int rc;
 
     if (hl_keys_dlq(c->cfg->prefix, key) != HL_OK)
         return HL_ETOOBIG;
-    rc = ctl_redis_cmd(c, &r, 2, llen, NULL, err);
+    rc = ctl_dlq_len(c, &bound, err);
     if (rc != HL_OK)
         return rc;
     /* Entries pushed during the walk shift the rest towards the end: the
      * walk may see some twice, so it is bounded by what was there plus
      * one chunk per chunk of slack. */
-    bound = (r->type == REDIS_REPLY_INTEGER ? r->integer : 0) * 2 +
-            SCAN_CHUNK;
-    freeReplyObject(r);
-    r = NULL;
+    bound = bound * 2 + SCAN_CHUNK;
     while (seen < bound) {
         int removed = 0;
         snprintf(from, sizeof(from), "%lld", start);
@@ -469,19 +481,16 @@ static int purge_cb(struct ctl *c, const char *raw, size_t len,
 static int purge_all(struct ctl *c, long long *removed,
                      char err[HL_ERR_LEN]) {
     char key[HL_KEY_MAX], stop[24];
-    const char *llen[2] = { "LLEN", key };
     const char *trim[4] = { "LTRIM", key, "0", stop };
     redisReply *r = NULL;
-    long long n;
+    long long n = 0;
     int rc;
 
     if (hl_keys_dlq(c->cfg->prefix, key) != HL_OK)
         return HL_ETOOBIG;
-    rc = ctl_redis_cmd(c, &r, 2, llen, NULL, err);
+    rc = ctl_dlq_len(c, &n, err);
     if (rc != HL_OK)
         return rc;
-    n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-    freeReplyObject(r);
     snprintf(stop, sizeof(stop), "%lld", -(n + 1));
     rc = ctl_redis_cmd(c, &r, 4, trim, NULL, err);
     if (rc != HL_OK)

@@ -170,19 +170,9 @@ static int count_cb(struct ctl *c, const char *raw, size_t len,
 }
 
 static int read_dlq(struct ctl *c, struct stats *st, char err[HL_ERR_LEN]) {
-    char key[HL_KEY_MAX];
-    const char *argv[2] = { "LLEN", key };
-    redisReply *r = NULL;
-    int rc;
+    int rc = ctl_dlq_len(c, &st->dlq_len, err);
 
-    if (hl_keys_dlq(c->cfg->prefix, key) != HL_OK)
-        return HL_ETOOBIG;
-    rc = ctl_redis_cmd(c, &r, 2, argv, NULL, err);
-    if (rc != HL_OK)
-        return rc;
-    st->dlq_len = reply_int(r);
-    freeReplyObject(r);
-    return ctl_dlq_scan(c, count_cb, st, err);
+    return rc == HL_OK ? ctl_dlq_scan(c, count_cb, st, err) : rc;
 }
 
 /* Heartbeat age and live flag of worker i (DESIGN: live while the

@@ -108,6 +108,9 @@ typedef int ctl_dlq_visit_fn(struct ctl *c, const char *raw, size_t len,
                              const struct hl_dlq_view *v, void *arg,
                              int *removed, char err[HL_ERR_LEN]);
 
+/* The length of <prefix>:dlq into *n. HL_OK, or an error with `err`. */
+int ctl_dlq_len(struct ctl *c, long long *n, char err[HL_ERR_LEN]);
+
 /* Walks <prefix>:dlq in chunks (bounded memory) and calls `fn` for every
  * entry. Entries pushed while it walks (at the head) may be seen twice or
  * not at all; none present throughout is missed, unless another client

@@ -103,24 +103,26 @@ void ctl_usage(const char *name, FILE *out) {
     print_block(out, cmd->usage);
 }
 
+static void verror(const struct ctl *c, const char *fmt, va_list ap) {
+    fprintf(stderr, PROG " %s: ", c->cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void ctl_errorf(const struct ctl *c, const char *fmt, ...) {
     va_list ap;
 
-    fprintf(stderr, PROG " %s: ", c->cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    verror(c, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int ctl_usage_error(const struct ctl *c, const char *fmt, ...) {
     va_list ap;
 
-    fprintf(stderr, PROG " %s: ", c->cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    verror(c, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     ctl_usage(c->cmd, stderr);
     return CTL_EXIT_USAGE;
 }
