@@ -1,6 +1,7 @@
 /* hl_batch.c - webhook body -> envelopes (see hl_batch.h). */
 #include "hl_batch.h"
 #include "hl_envelope.h"
+#include "hl_json.h"
 #include "hl_partition.h"
 
 #include <string.h>
@@ -137,4 +138,45 @@ void hl_batch_cleanup(struct hl_batch *b) {
         free(b->items[i].data);
     HL_FREE(b->items);
     b->n = b->cap = b->n_malformed = 0;
+}
+
+int hl_batch_build(const char *object, const char *page, long long time_ms,
+                   json_object *ev, json_object **out) {
+    json_object *root = json_object_new_object();
+    json_object *entries = json_object_new_array();
+    json_object *entry = json_object_new_object();
+    json_object *list = json_object_new_array();
+    int rc = HL_ENOMEM;
+
+    *out = NULL;
+    if (root == NULL || entries == NULL || entry == NULL || list == NULL ||
+        ev == NULL || json_object_array_add(list, ev) != 0)
+        goto cleanup;
+    ev = NULL;
+    if (hl_json_add(entry, "id", json_object_new_string(page)) != HL_OK ||
+        hl_json_add(entry, "time", json_object_new_int64(time_ms)) != HL_OK)
+        goto cleanup;
+    rc = hl_json_add(entry, "messaging", list);
+    list = NULL;
+    if (rc != HL_OK || json_object_array_add(entries, entry) != 0) {
+        rc = HL_ENOMEM;
+        goto cleanup;
+    }
+    entry = NULL;
+    rc = hl_json_add(root, "object", json_object_new_string(object));
+    if (rc != HL_OK)
+        goto cleanup;
+    rc = hl_json_add(root, "entry", entries);
+    entries = NULL;
+    if (rc != HL_OK)
+        goto cleanup;
+    *out = root;
+    root = NULL;
+cleanup:
+    json_object_put(ev);
+    json_object_put(list);
+    json_object_put(entry);
+    json_object_put(entries);
+    json_object_put(root);
+    return rc;
 }

@@ -39,4 +39,13 @@ int hl_batch_split(json_object *root, long partitions, long long rx_ms,
 
 void hl_batch_cleanup(struct hl_batch *b);
 
+/* Wraps one messaging event into a webhook body as Meta sends it:
+ * {"object":object,"entry":[{"id":page,"time":time_ms,
+ * "messaging":[ev]}]} (hookctl's test payloads; the inverse of
+ * hl_batch_split()). Takes ownership of `ev` always; borrows the strings.
+ * Returns HL_OK and sets *out (caller owns; json_object_put()), or
+ * HL_ENOMEM. */
+int hl_batch_build(const char *object, const char *page, long long time_ms,
+                   json_object *ev, json_object **out);
+
 #endif

@@ -36,7 +36,7 @@ static const struct opt opts[] = {
       F(verify_token), "shared string of the GET handshake" },
     { "MESSENGER_APP_SECRET", T_SECRET_LIST, NULL, 0, 0, ING | WRK | CTL, ING,
       F(app_secrets), "HMAC key; comma-separated list during rotation" },
-    { "MESSENGER_PAGE_ID", T_STR, NULL, 0, 0, WRK | CTL, 0,
+    { "MESSENGER_PAGE_ID", T_STR, NULL, 0, 0, WRK | CTL | FGR, 0,
       F(page_id), "the page answered (or HOOKLINE_PAGES_FILE)" },
     { "MESSENGER_PAGE_ACCESS_TOKEN", T_SECRET, NULL, 0, 0, WRK | CTL | FGR, 0,
       F(page_token), "page access token for the Send API" },

@@ -4,6 +4,7 @@
  * mids; events with nothing in them. None of that may crash or
  * mis-identify an event. */
 #include "hl_event.h"
+#include "hl_json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -383,4 +384,67 @@ int hl_event_describe(json_object *entry, json_object *ev, int standby,
         out->ts = rx_ms;
     rc = identify(out, ev);
     return rc == HL_OK ? HL_OK : (rc == HL_ENOMEM ? rc : HL_EINVAL);
+}
+
+/* ------------------------------------------------------------ builders */
+
+static json_object *party(const char *id) {
+    json_object *o = json_object_new_object();
+
+    if (o != NULL &&
+        hl_json_add(o, "id", json_object_new_string(id)) != HL_OK) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* sender, recipient and timestamp, then `key`:`body` (taken always). */
+static int build_event(const char *page, const char *user, long long ts_ms,
+                       const char *key, json_object *body,
+                       json_object **out) {
+    json_object *ev = json_object_new_object();
+
+    *out = NULL;
+    if (ev == NULL || body == NULL ||
+        hl_json_add(ev, "sender", party(user)) != HL_OK ||
+        hl_json_add(ev, "recipient", party(page)) != HL_OK ||
+        hl_json_add(ev, "timestamp", json_object_new_int64(ts_ms)) != HL_OK) {
+        json_object_put(body);
+        json_object_put(ev);
+        return HL_ENOMEM;
+    }
+    if (hl_json_add(ev, key, body) != HL_OK) {
+        json_object_put(ev);
+        return HL_ENOMEM;
+    }
+    *out = ev;
+    return HL_OK;
+}
+
+int hl_event_build_message(const char *page, const char *user,
+                           long long ts_ms, const char *mid,
+                           const char *text, json_object **out) {
+    json_object *m = json_object_new_object();
+
+    if (m != NULL &&
+        (hl_json_add(m, "mid", json_object_new_string(mid)) != HL_OK ||
+         hl_json_add(m, "text", json_object_new_string(text)) != HL_OK)) {
+        json_object_put(m);
+        m = NULL;
+    }
+    return build_event(page, user, ts_ms, "message", m, out);
+}
+
+int hl_event_build_read(const char *page, const char *user, long long ts_ms,
+                        long long watermark_ms, json_object **out) {
+    json_object *r = json_object_new_object();
+
+    if (r != NULL && hl_json_add(r, "watermark",
+                                 json_object_new_int64(watermark_ms))
+                         != HL_OK) {
+        json_object_put(r);
+        r = NULL;
+    }
+    return build_event(page, user, ts_ms, "read", r, out);
 }

@@ -53,4 +53,21 @@ int hl_event_ts(json_object *v, long long *ms);
 int hl_event_describe(json_object *entry, json_object *ev, int standby,
                       long long rx_ms, struct hl_event_info *out);
 
+/* Builders of the events hookctl sends to ingest (send-test, doctor),
+ * written here next to the parser so each Messenger field name lives in
+ * this module. Both borrow their strings and return HL_OK with *out set
+ * (caller owns; json_object_put()), or HL_ENOMEM. */
+
+/* A user's text message to a page: {"sender":{"id":user},
+ * "recipient":{"id":page},"timestamp":ts_ms,"message":{"mid":mid,
+ * "text":text}}. */
+int hl_event_build_message(const char *page, const char *user,
+                           long long ts_ms, const char *mid,
+                           const char *text, json_object **out);
+
+/* A user's read receipt: {"sender":{"id":user},"recipient":{"id":page},
+ * "timestamp":ts_ms,"read":{"watermark":watermark_ms}}. */
+int hl_event_build_read(const char *page, const char *user, long long ts_ms,
+                        long long watermark_ms, json_object **out);
+
 #endif

@@ -1,9 +1,10 @@
 /* fakegraph.h - hookline-fakegraph: a stand-in for the Graph API in tests,
  * benchmarks and `make run` (the curl `sws` model, STYLE rule 23).
  *
- * It answers the two Graph endpoints hookline uses, the way Graph does:
+ * It answers the Graph endpoints hookline uses, the way Graph does:
  *   POST /{version}/{page}/messages          (Send API)
  *   GET|POST|DELETE /{version}/{page}/subscribed_apps
+ *   GET /{version}/me                        (whose token is this: doctor)
  * records every Graph request in a bounded log, and injects faults on
  * command (status + Graph error, delay, dropped connection). Control is
  * over HTTP under /_fake/ (see usage() in main.c for the exact surface).
@@ -39,20 +40,22 @@
 #define FG_RAW_MAX 4096           /* non-JSON body bytes kept in the log */
 #define FG_APP_ID "1000000000000001"  /* the fake app's id */
 #define FG_APP_NAME "hookline"
+#define FG_PAGE_NAME "Fake Page"      /* GET /me's name */
 
 /* The Graph endpoints a request or a rule can name. */
 enum fg_endpoint {
     FG_EP_NONE = 0,           /* not a Graph path we serve (404) */
     FG_EP_MESSAGES,           /* /{version}/{page}/messages */
     FG_EP_SUBSCRIBED_APPS,    /* /{version}/{page}/subscribed_apps */
-    FG_EP_ANY                 /* rules only: both of the above */
+    FG_EP_ME,                 /* /{version}/me: the token's own node */
+    FG_EP_ANY                 /* rules only: all of the above */
 };
 
 /* A parsed Graph path. */
 struct fg_path {
     enum fg_endpoint ep;
     char version[32];         /* "v25.0", or "" when unversioned */
-    char page[HL_ID_MAX];     /* page id, or "me" */
+    char page[HL_ID_MAX];     /* page id, or "me" (FG_EP_ME too) */
 };
 
 /* ---------------------------------------------------------------- faults */
@@ -246,8 +249,8 @@ int fg_json_dump(json_object *o, char **out, size_t *len);
 /* routes.c */
 void fg_route_cb(struct evhttp_request *req, void *arg);
 
-/* Parses a Graph path ("/v25.0/123/messages", "/123/subscribed_apps").
- * Returns HL_OK with *p filled, or HL_ENOTFOUND. Pure. */
+/* Parses a Graph path ("/v25.0/123/messages", "/123/subscribed_apps",
+ * "/v25.0/me"). Returns HL_OK with *p filled, or HL_ENOTFOUND. Pure. */
 int fg_route_parse(const char *path, struct fg_path *p);
 
 /* graph.c: one Graph API request, from arrival to its answer. `path` is
@@ -274,6 +277,11 @@ int fg_send_answer(struct fg *fg, json_object *body, struct fg_answer *ans);
 /* The recipient named by a Send API body (id, user_ref, ...), or NULL.
  * Borrowed from `body`. */
 const char *fg_send_recipient(json_object *body);
+
+/* graph.c: GET /me, answered as a page token would be: {"id":
+ * MESSENGER_PAGE_ID (or "0" when unset),"name":FG_PAGE_NAME}. Fills
+ * `ans`. Returns HL_OK or HL_ENOMEM. */
+int fg_me_answer(struct fg *fg, struct fg_answer *ans);
 
 /* subs.c: subscribed_apps. `fields` is the subscribed_fields argument
  * (NULL when absent). Fills `ans`. Returns HL_OK or HL_ENOMEM. */

@@ -307,11 +307,13 @@ static int parse_endpoint(json_object *v, enum fg_endpoint *out,
         *out = FG_EP_MESSAGES;
     else if (strcmp(s, "subscribed_apps") == 0)
         *out = FG_EP_SUBSCRIBED_APPS;
+    else if (strcmp(s, "me") == 0)
+        *out = FG_EP_ME;
     else if (strcmp(s, "any") == 0)
         *out = FG_EP_ANY;
     else {
         snprintf(err, HL_ERR_LEN, "endpoint must be messages, "
-                 "subscribed_apps or any");
+                 "subscribed_apps, me or any");
         return HL_EINVAL;
     }
     return HL_OK;
@@ -499,6 +501,7 @@ static const char *endpoint_name(enum fg_endpoint ep) {
     switch (ep) {
     case FG_EP_MESSAGES: return "messages";
     case FG_EP_SUBSCRIBED_APPS: return "subscribed_apps";
+    case FG_EP_ME: return "me";
     case FG_EP_ANY: return "any";
     default: return "none";
     }

@@ -97,6 +97,20 @@ int fg_graph_error(struct fg *fg, int status, int code, int subcode,
     return rc;
 }
 
+/* A page token's /me is the page itself; which page is the fake's
+ * MESSENGER_PAGE_ID ("0" when unset: then any page id differs). */
+int fg_me_answer(struct fg *fg, struct fg_answer *ans) {
+    json_object *o = json_object_new_object();
+    const char *id = fg->cfg->page_id != NULL ? fg->cfg->page_id : "0";
+    int rc = HL_ENOMEM;
+
+    if (o != NULL && fg_json_add_str(o, "id", id) == HL_OK &&
+        fg_json_add_str(o, "name", FG_PAGE_NAME) == HL_OK)
+        rc = fg_answer_json(ans, 200, o);
+    json_object_put(o);
+    return rc;
+}
+
 /* ------------------------------------------------------------ reading */
 
 static int read_body(struct call *c, struct evhttp_request *req) {
@@ -302,7 +316,8 @@ static int normal_answer(struct fg *fg, struct call *c,
                  c->path);
         return fg_graph_error(fg, 404, 2500, -1, msg, ans);
     }
-    if (c->p->ep == FG_EP_MESSAGES && c->method != EVHTTP_REQ_POST) {
+    if ((c->p->ep == FG_EP_MESSAGES && c->method != EVHTTP_REQ_POST) ||
+        (c->p->ep == FG_EP_ME && c->method != EVHTTP_REQ_GET)) {
         snprintf(msg, sizeof(msg), "Unsupported %s request.",
                  method_name(c->method));
         return fg_graph_error(fg, 404, 100, -1, msg, ans);
@@ -317,6 +332,8 @@ static int normal_answer(struct fg *fg, struct call *c,
         return fg_graph_error(fg, 400, 190, -1, NULL, ans);
     if (c->p->ep == FG_EP_MESSAGES)
         return fg_send_answer(fg, c->body, ans);
+    if (c->p->ep == FG_EP_ME)
+        return fg_me_answer(fg, ans);
     if (c->fields_too_long)
         return fg_graph_error(fg, 400, 100, -1, "(#100) Param "
                               "subscribed_fields is too long", ans);

@@ -70,7 +70,19 @@ int fg_route_parse(const char *path, struct fg_path *p) {
         n++;
         s = end ? end : s + 1 + len[n - 1];
     }
-    if (*s != '\0' || n < 2 || n > 3)
+    if (*s != '\0' || n < 1 || n > 3)
+        return HL_ENOTFOUND;
+    /* "/me" or "/{version}/me": the node the token belongs to */
+    if (len[n - 1] == 2 && memcmp(seg[n - 1], "me", 2) == 0 &&
+        (n == 1 || (n == 2 && is_version(seg[0], len[0]) &&
+                    len[0] < sizeof(p->version)))) {
+        if (n == 2)
+            memcpy(p->version, seg[0], len[0]);
+        memcpy(p->page, "me", 3);
+        p->ep = FG_EP_ME;
+        return HL_OK;
+    }
+    if (n < 2)
         return HL_ENOTFOUND;
     if (n == 3) {
         if (!is_version(seg[0], len[0]) || len[0] >= sizeof(p->version))
