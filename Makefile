@@ -76,12 +76,15 @@ $(B)/libhl.a: $(COMMON_OBJ)
 	$(Q)ar rcs $@ $^
 
 # Program code minus main(), so unit tests can link a program's pure
-# modules (rules, classify, fault matching). Archives pull only what a
-# test uses.
+# modules (rules, classify, fault matching, hookctl's checks). Archives
+# pull only what a test uses.
 $(B)/libworker.a: $(filter-out $(B)/worker/main.o,$(WORKER_OBJ))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/libfakegraph.a: $(filter-out $(B)/tests/fakegraph/main.o,$(FAKEGRAPH_OBJ))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libctl.a: $(filter-out $(B)/hookctl/main.o,$(CTL_OBJ))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BIN)/hookline-ingest: $(INGEST_OBJ) $(B)/libhl.a
@@ -110,7 +113,7 @@ bin/bench-%: $(B)/bench/%.o $(B)/libhl.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(TESTLIB_OBJ) $(B)/libworker.a \
-              $(B)/libfakegraph.a $(B)/libhl.a
+              $(B)/libfakegraph.a $(B)/libctl.a $(B)/libhl.a
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -121,10 +121,21 @@ int ctl_dlq_scan(struct ctl *c, ctl_dlq_visit_fn *fn, void *arg,
 
 /* ---- http.c: blocking requests with libcurl easy -------------------- */
 
+#define CTL_HTTP_BODY_MAX (1024 * 1024)  /* longer answers: HL_ETOOBIG */
+
+/* What kind of transport error ended a request (resp->fail). */
+#define CTL_HTTP_F_NONE 0           /* an HTTP answer came */
+#define CTL_HTTP_F_CONNECT 1        /* refused or unreachable */
+#define CTL_HTTP_F_RESOLVE 2        /* host name not found */
+#define CTL_HTTP_F_TIMEOUT 3
+#define CTL_HTTP_F_TLS 4            /* handshake or certificate */
+#define CTL_HTTP_F_OTHER 5
+
 struct ctl_http_resp {
     long status;                    /* 0 on a transport error */
     char *body;                     /* owned; NUL-terminated; may be NULL */
     size_t body_len;
+    int fail;                       /* CTL_HTTP_F_* */
     char err[HL_ERR_LEN];           /* transport error text, "" if none */
 };
 
@@ -132,13 +143,58 @@ struct ctl_http_resp {
  * verify token); `bearer` (may be NULL) goes in an Authorization header;
  * `headers` are "Name: value" strings, NULL-terminated, may be NULL;
  * `body` NULL means no body. HTTPS certificates are always verified.
- * Returns HL_OK when an HTTP answer came (any status), HL_EIO on a
- * transport error or timeout (resp->err set), HL_ENOMEM. Release `resp`
- * with ctl_http_resp_cleanup() in every case. */
+ * No redirect is followed. Returns HL_OK when an HTTP answer came (any
+ * status), HL_EIO on a transport error or timeout and HL_ETOOBIG for an
+ * answer over CTL_HTTP_BODY_MAX (resp->fail and resp->err set), HL_ENOMEM.
+ * Release `resp` with ctl_http_resp_cleanup() in every case. */
 int ctl_http_do(const char *method, const char *url, const char *bearer,
                 const char *const *headers, const void *body, size_t len,
                 long timeout_ms, struct ctl_http_resp *resp);
 void ctl_http_resp_cleanup(struct ctl_http_resp *resp);
+
+/* ---- cmd_sign.c: payloads and their signature ----------------------- */
+
+#define CTL_PAYLOAD_MAX (64 * 1024 * 1024)  /* HOOKLINE_MAX_BODY's ceiling */
+
+/* Reads the file at `path` ("-": standard input) whole, at most
+ * CTL_PAYLOAD_MAX bytes. Returns HL_OK and sets *buf (caller owns;
+ * free()) and *len, or HL_EIO / HL_ETOOBIG / HL_ENOMEM with `err` naming
+ * the file. */
+int ctl_payload_read(const char *path, char **buf, size_t *len,
+                     char err[HL_ERR_LEN]);
+
+/* Writes the X-Hub-Signature-256 value ("sha256=<hex>") of `body` under
+ * the first MESSENGER_APP_SECRET into `out` (at least 72 bytes). Returns
+ * HL_OK, HL_ESTATE when no app secret is configured, or HL_ERR. */
+int ctl_payload_sign(const struct ctl *c, const void *body, size_t len,
+                     char *out, size_t sz);
+
+/* ---- cmd_send_test.c: a signed POST to ingest ----------------------- */
+
+/* POSTs `body` (borrowed) as JSON, signed with ctl_payload_sign(), to
+ * ingest's webhook (HOOKLINE_INGEST_URL, default http://127.0.0.1:$PORT,
+ * plus HOOKLINE_WEBHOOK_PATH). Returns what ctl_http_do() returns, or
+ * HL_ESTATE (no app secret) / HL_ETOOBIG (URL too long) with resp->err
+ * set. Release `resp` with ctl_http_resp_cleanup() in every case. */
+int ctl_ingest_post(const struct ctl *c, const void *body, size_t len,
+                    long timeout_ms, struct ctl_http_resp *resp);
+
+/* Writes sz - 1 random lower-case hex digits and a NUL into `out`
+ * (OpenSSL RAND_bytes). Returns HL_OK or HL_ERR. */
+int ctl_random_hex(char *out, size_t sz);
+
+/* ---- cmd_subscribe.c: the Graph API --------------------------------- */
+
+/* `method` {GRAPH_API_BASE}/{GRAPH_API_VERSION}/{node}[/{edge}][?query]
+ * with `token` as a bearer (never in the URL); `form` (NULL: no body) is
+ * sent form-encoded. `edge` and `query` may be NULL. Returns what
+ * ctl_http_do() returns, or HL_EINVAL (a node that is not an id) /
+ * HL_ETOOBIG with resp->err set. Borrows everything; release `resp`
+ * with ctl_http_resp_cleanup() in every case. */
+int ctl_graph_do(const struct ctl *c, const char *method, const char *node,
+                 const char *edge, const char *query,
+                 const struct hl_secret *token, const char *form,
+                 struct ctl_http_resp *resp);
 
 /* Frees everything `c` holds. */
 void ctl_cleanup(struct ctl *c);

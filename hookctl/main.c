@@ -38,19 +38,37 @@ static const struct cmd cmds[] = {
     { "sign", ctl_cmd_sign,
       "sign FILE\n"
       "  Prints the X-Hub-Signature-256 value (sha256=<hex>) of the file's\n"
-      "  exact bytes under the first MESSENGER_APP_SECRET.\n" },
+      "  exact bytes (FILE - : standard input) under the first\n"
+      "  MESSENGER_APP_SECRET. Nothing is added, stripped or re-encoded.\n" },
     { "send-test", ctl_cmd_send_test,
       "send-test FILE | --text TEXT [--user PSID] [--page ID]\n"
-      "  Signs the payload (a file's bytes, or a message event with TEXT)\n"
-      "  and POSTs it to ingest; prints the answer; exit 0 on 200.\n" },
+      "  Signs the payload (a file's bytes, or a text message from PSID\n"
+      "  to page ID) and POSTs it to ingest at HOOKLINE_INGEST_URL +\n"
+      "  HOOKLINE_WEBHOOK_PATH; prints the answer; exit 0 on 200.\n"
+      "  --page defaults to the first configured page, --user to\n"
+      "  hookctl-test-user. With the real Graph API the reply to a\n"
+      "  made-up user fails (and is dead-lettered): give --user the PSID\n"
+      "  of a tester who has messaged the page.\n" },
     { "subscribe", ctl_cmd_subscribe,
       "subscribe [--fields F,F...] [--page ID]\n"
-      "  Subscribes the app to the page's webhook fields\n"
-      "  (POST /{page}/subscribed_apps) and shows what is subscribed.\n" },
+      "  Subscribes the app to each configured page's webhook fields\n"
+      "  (POST /{page}/subscribed_apps, page token in a header) and shows\n"
+      "  what is subscribed. Default fields: messages,\n"
+      "  messaging_postbacks, messaging_optins, messaging_referrals,\n"
+      "  message_reactions (what the rules can answer). Deliveries, reads\n"
+      "  and echoes are left out: the built-in rules ignore them and they\n"
+      "  multiply the traffic; add them with --fields if your rules use\n"
+      "  them. --fields replaces the page's list.\n" },
     { "doctor", ctl_cmd_doctor,
       "doctor\n"
-      "  The pre-flight checklist, one line per check with the fix; exit 0\n"
-      "  only when every check passes.\n" },
+      "  The pre-flight checklist, one line per check with its fix:\n"
+      "  config present, secrets shaped right, Redis reachable (and\n"
+      "  persistent), ingest's GET handshake (and through\n"
+      "  HOOKLINE_PUBLIC_URL), a signed test POST accepted (a read\n"
+      "  receipt: nothing is sent back), each page token accepted by the\n"
+      "  Graph API, the app subscribed to `messages`, live workers owning\n"
+      "  every partition. Secrets are never printed. Exit 0 only when no\n"
+      "  check fails (warnings and skipped checks do not fail).\n" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
