@@ -2,6 +2,8 @@
 # The build stage installs the -dev packages and runs the project's one
 # Makefile; the runtime stage carries only the shared libraries and bin/.
 # It builds no tests and starts no Redis (docker-compose.yml does that).
+# bin/ holds hookline-ingest, hookline-worker, hookline-fakegraph and
+# hookctl (on PATH: `docker compose exec ingest hookctl doctor`).
 
 FROM debian:12 AS build
 RUN apt-get update \
@@ -15,7 +17,8 @@ COPY . .
 RUN make -j"$(nproc)" all
 
 FROM debian:12-slim AS runtime
-# curl is only for the container healthcheck of ingest's /healthz.
+# curl is only for the container healthcheck of ingest's /readyz;
+# ca-certificates lets libcurl verify graph.facebook.com.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libevent-2.1-7 libevent-pthreads-2.1-7 libhiredis0.14 libcurl4 \
