@@ -100,10 +100,14 @@ wait_http() {
     return 1
 }
 
-# start_redis DIR TRIES PORT_VAR PID_VAR [FIRST_PORT [NAME]]: starts
-# redis-server bound to 127.0.0.1 without persistence (working dir DIR,
-# output in DIR/redis.log), appends its PID to PIDS and waits (bounded:
-# 50 x 100 ms) for PONG; then sets the variables named PORT_VAR and PID_VAR.
+# start_redis DIR TRIES PORT_VAR PID_VAR [FIRST_PORT [NAME [AOF]]]: starts
+# redis-server bound to 127.0.0.1 (working dir DIR, output in
+# DIR/redis.log) without persistence, or with AOF=yes with an append-only
+# file in DIR/appendonlydir (kept across runs); appends its PID to PIDS and
+# waits (bounded: 50 x 100 ms) for PONG; then sets the variables named
+# PORT_VAR and PID_VAR. The server runs in its own session (setsid, which
+# does not fork here), so a terminal's Ctrl-C reaches the script, whose
+# trap stops Redis after the programs that use it.
 # Tries FIRST_PORT first when given, then random ports in 20000..49999, at
 # most TRIES ports in all. A port already taken costs a try (and, when NAME
 # is given, prints "NAME: port P is busy; picking another for redis"); a
@@ -111,6 +115,7 @@ wait_http() {
 # failure prints the log on stderr and calls die.
 start_redis() {
     local dir=$1 tries=$2 port_var=$3 pid_var=$4 port=${5:-} name=${6:-}
+    local aof=${7:-no}
     local log="$1/redis.log" try pid i
     for ((try = 1; try <= tries; try++)); do
         [ -n "$port" ] || port=$((20000 + RANDOM % 30000))
@@ -120,8 +125,8 @@ start_redis() {
             port=
             continue
         fi
-        redis-server --port "$port" --bind 127.0.0.1 --save "" \
-            --appendonly no --dir "$dir" --logfile "" \
+        setsid redis-server --port "$port" --bind 127.0.0.1 --save "" \
+            --appendonly "$aof" --dir "$dir" --logfile "" \
             >"$log" 2>&1 </dev/null &
         pid=$!
         PIDS+=("$pid")

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # scripts/run.sh: `make run`. Brings up the dev stack in the foreground with
-# dev defaults: a redis-server on 127.0.0.1 and bin/hookline-ingest, plus
-# bin/hookline-fakegraph and two bin/hookline-worker when they are built.
-# Prints ready-to-paste curl lines (GET handshake, signed test event) and
-# how to look at the queue, tails the logs, and on Ctrl-C / SIGTERM stops
-# exactly the processes it started (by PID) and exits 0.
+# dev defaults: a redis-server on 127.0.0.1 with an append-only file in the
+# run dir, bin/hookline-ingest, plus bin/hookline-fakegraph and two
+# bin/hookline-worker when they are built. Writes RUN_DIR/env (the settings
+# hookctl and redis-cli need, for `. .run/env` in another terminal), prints
+# ready-to-paste curl lines (GET handshake, signed test event), hookctl
+# lines when bin/hookctl is built and how to look at the queue, tails the
+# logs, and on Ctrl-C / SIGTERM stops exactly the processes it started (by
+# PID; workers first, Redis last) and exits 0. Each program runs in its
+# own session, so a terminal's Ctrl-C reaches only this script's trap,
+# which stops them in order (workers drain while Redis is still up).
 #
 # Environment (all optional): PORT (3000), REDIS_PORT (6379; a busy port is
 # replaced by a free one), HOOKLINE_RUN_DIR (.run), HOOKLINE_RUN_WORKERS (2),
@@ -30,16 +35,21 @@ FAKEGRAPH=bin/hookline-fakegraph
 HOOKCTL=bin/hookctl
 
 # Dev defaults; a variable (or its _FILE form) already set wins.
+# The secret defaults have the shapes hookctl doctor checks: an app secret
+# is 32 lowercase hex digits, a page token a long string without spaces.
+DEV_DEFAULTED=()
 dev_default() {
     local name=$1 value=$2 file_var="${1}_FILE"
     if [ -z "${!name:-}" ] && [ -z "${!file_var:-}" ]; then
         export "$name=$value"
+        DEV_DEFAULTED+=("$name")
     fi
 }
 dev_default MESSENGER_VERIFY_TOKEN dev-verify-token
-dev_default MESSENGER_APP_SECRET dev-app-secret
+dev_default MESSENGER_APP_SECRET d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0
 dev_default MESSENGER_PAGE_ID 1000000000000001
-dev_default MESSENGER_PAGE_ACCESS_TOKEN dev-page-token
+dev_default MESSENGER_PAGE_ACCESS_TOKEN \
+    EAAdevPageAccessTokenForLocalTrialsOnly0000
 export HOOKLINE_LOG=${HOOKLINE_LOG:-info}
 export HOOKLINE_WEBHOOK_PATH=${HOOKLINE_WEBHOOK_PATH:-/webhook}
 export HOOKLINE_PREFIX=${HOOKLINE_PREFIX:-hookline}
@@ -67,20 +77,24 @@ secret_value() {
 # shellcheck disable=SC2317  # reached through the traps
 cleanup() {
     trap - EXIT INT TERM
+    # Reverse start order: workers, fakegraph, ingest, then redis; the log
+    # tail last, so their last lines (draining, stopped) show.
+    stop_pids 50 "${PIDS[@]}"
     if [ -n "$TAIL_PID" ]; then
         stop_pid "$TAIL_PID" 50
     fi
-    # Reverse start order: workers, fakegraph, ingest, then redis.
-    stop_pids 50 "${PIDS[@]}"
 }
 trap cleanup EXIT
-trap 'say ""; say "run: stopping"; cleanup; exit 0' INT TERM
+trap 'say ""; say "run: stopping"; cleanup; say "run: stopped"; exit 0' \
+    INT TERM
 
-# start NAME LOGFILE CMD...: starts CMD in the background, remembers its PID.
+# start NAME LOGFILE CMD...: starts CMD in the background in its own
+# session (setsid does not fork: a child of this script is no group
+# leader), remembers its PID.
 start() {
     local name=$1 log=$2
     shift 2
-    "$@" >"$log" 2>&1 </dev/null &
+    setsid "$@" >"$log" 2>&1 </dev/null &
     PIDS+=("$!")
     NAMES+=("$name")
     LAST_PID=$!
@@ -91,8 +105,12 @@ write_sample() {
     local now mid page=${MESSENGER_PAGE_ID:-1000000000000001}
     now=$(date +%s%3N)
     mid="m_dev_${now}_$$"
-    printf '{"object":"page","entry":[{"id":"%s","time":%s,"messaging":[{"sender":{"id":"2000000000000002"},"recipient":{"id":"%s"},"timestamp":%s,"message":{"mid":"%s","text":"hello from make run"}}]}]}' \
-        "$page" "$now" "$page" "$now" "$mid" \
+    local fmt='{"object":"page","entry":[{"id":"%s","time":%s,'
+    fmt+='"messaging":[{"sender":{"id":"2000000000000002"},'
+    fmt+='"recipient":{"id":"%s"},"timestamp":%s,'
+    fmt+='"message":{"mid":"%s","text":"hello from make run"}}]}]}'
+    # shellcheck disable=SC2059  # the format is ours
+    printf "$fmt" "$page" "$now" "$page" "$now" "$mid" \
         >"$RUN_DIR/sample-event.json"
     SAMPLE_MID=$mid
 }
@@ -102,20 +120,58 @@ sign_file() {
         | cut -d' ' -f1
 }
 
+# write_env_file FILE: what hookctl and redis-cli need to reach this stack,
+# for `. FILE` in another terminal. Secrets are written only when they are
+# this script's dev defaults; a NAME_FILE the caller set is written as the
+# path; a value of the caller's own is left out, with a comment.
+write_env_file() {
+    local v name file_var
+    {
+        say "# $SHOW_DIR/env: written by scripts/run.sh (make run) for this"
+        say "# dev stack; \`. $SHOW_DIR/env\` in another terminal, then"
+        say "# bin/hookctl or redis-cli."
+        for v in REDIS_URL PORT HOOKLINE_INGEST_URL HOOKLINE_WEBHOOK_PATH \
+            HOOKLINE_PREFIX HOOKLINE_PARTITIONS HOOKLINE_LEASE_MS \
+            GRAPH_API_BASE GRAPH_API_VERSION MESSENGER_PAGE_ID \
+            HOOKLINE_PAGES_FILE HOOKLINE_PUBLIC_URL; do
+            [ -z "${!v:-}" ] || printf 'export %s=%q\n' "$v" "${!v}"
+        done
+        for name in MESSENGER_VERIFY_TOKEN MESSENGER_APP_SECRET \
+            MESSENGER_PAGE_ACCESS_TOKEN; do
+            file_var="${name}_FILE"
+            if [[ " ${DEV_DEFAULTED[*]} " == *" $name "* ]]; then
+                printf 'export %s=%q    # dev default\n' "$name" "${!name}"
+            elif [ -n "${!file_var:-}" ]; then
+                printf 'export %s=%q\n' "$file_var" "${!file_var}"
+            else
+                say "# $name: your own value is in use; export it here too."
+            fi
+        done
+    } >"$1"
+}
+
 # ---------------------------------------------------------------------------
 # Start
 # ---------------------------------------------------------------------------
 
 [ -x "$INGEST" ] || die "$INGEST not built (run: make)"
-for tool in redis-server redis-cli openssl curl; do
+for tool in redis-server redis-cli openssl curl setsid; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not installed (make deps)"
 done
 mkdir -p "$RUN_DIR"
-rm -f "$RUN_DIR"/*.log
+RUN_DIR=$(cd "$RUN_DIR" && pwd)
+rm -f "$RUN_DIR"/*.log "$RUN_DIR/env.sh"
+# How to name the run dir in the lines printed: relative to the repo root
+# when it is inside it (`make run` runs from there).
+case "$RUN_DIR" in
+    "$ROOT"/*) SHOW_DIR=${RUN_DIR#"$ROOT"/} ;;
+    *) SHOW_DIR=$RUN_DIR ;;
+esac
 
 # redis-server on WANT_REDIS_PORT, or on a free port if that one is taken
-# (up to 5 tries).
-start_redis "$RUN_DIR" 5 RPORT REDIS_PID "$WANT_REDIS_PORT" run
+# (up to 5 tries), with the queue kept in an append-only file in the run
+# dir, as in production (a restart of `make run` finds it again).
+start_redis "$RUN_DIR" 5 RPORT REDIS_PID "$WANT_REDIS_PORT" run yes
 NAMES+=(redis)
 export REDIS_URL="redis://127.0.0.1:$RPORT/0"
 
@@ -131,7 +187,7 @@ IPORT=$(wait_listening "$RUN_DIR/ingest.log" "$INGEST_PID" 100) || {
     cat "$RUN_DIR/ingest.log" >&2
     die "ingest did not log \"listening\" within 10 s"
 }
-export HOOKLINE_INGEST_URL="http://127.0.0.1:$IPORT"
+export HOOKLINE_INGEST_URL="http://127.0.0.1:$IPORT" PORT=$IPORT
 # "listening" can come before the Redis connection; /readyz says when ingest
 # can take events (bounded: 50 x 100 ms; a 404 means no such endpoint).
 wait_http "$HOOKLINE_INGEST_URL/readyz" 200 404 || true
@@ -146,27 +202,26 @@ if [ -x "$FAKEGRAPH" ] && [ -x "$WORKER" ]; then
     }
     export GRAPH_API_BASE="http://127.0.0.1:$FPORT"
     LOGS+=("$RUN_DIR/fakegraph.log")
+    since=$(date +%s%3N)
     for n in $(seq 1 "$NWORKERS"); do
         start "worker-$n" "$RUN_DIR/worker-$n.log" "$WORKER"
         LOGS+=("$RUN_DIR/worker-$n.log")
     done
+    # A worker looks around for about a second before it takes partitions;
+    # wait (bounded: 100 x 100 ms) for every one's first heartbeat in
+    # PREFIX:workers (scores are ms; older entries are earlier runs').
+    live=0
+    for _ in $(seq 1 100); do
+        live=$(redis-cli -p "$RPORT" zcount "$HOOKLINE_PREFIX:workers" \
+            "$since" +inf 2>/dev/null || echo 0)
+        [ "${live:-0}" -ge "$NWORKERS" ] 2>/dev/null && break
+        sleep 0.1
+    done
+    [ "${live:-0}" -ge "$NWORKERS" ] 2>/dev/null ||
+        say "run: only ${live:-0} of $NWORKERS workers live after 10 s"
 fi
 
-# Non-secret settings for a second terminal (hookctl, redis-cli).
-{
-    say "# Written by scripts/run.sh: source it to reach this dev stack."
-    say "export REDIS_URL='$REDIS_URL' PORT='$IPORT'"
-    say "export HOOKLINE_INGEST_URL='$HOOKLINE_INGEST_URL'"
-    say "export HOOKLINE_PREFIX='$HOOKLINE_PREFIX'"
-    say "export MESSENGER_PAGE_ID='${MESSENGER_PAGE_ID:-}'"
-    [ -n "${GRAPH_API_BASE:-}" ] && say "export GRAPH_API_BASE='$GRAPH_API_BASE'"
-    if [ "${MESSENGER_APP_SECRET:-}" = dev-app-secret ] &&
-        [ "${MESSENGER_VERIFY_TOKEN:-}" = dev-verify-token ]; then
-        say "export MESSENGER_APP_SECRET=dev-app-secret"
-        say "export MESSENGER_VERIFY_TOKEN=dev-verify-token"
-        say "export MESSENGER_PAGE_ACCESS_TOKEN=dev-page-token"
-    fi
-} >"$RUN_DIR/env.sh"
+write_env_file "$RUN_DIR/env"
 
 write_sample
 SIG=$(sign_file "$RUN_DIR/sample-event.json")
@@ -188,9 +243,8 @@ if [ "$SMOKE" = 1 ]; then
             fails=$((fails + 1))
         fi
     }
-    got=$(curl -s -m 5 -w ' %{http_code}' \
-        "$URL?hub.mode=subscribe&hub.verify_token=$VERIFY&hub.challenge=CHALLENGE" \
-        || true)
+    hs="hub.mode=subscribe&hub.verify_token=$VERIFY&hub.challenge=CHALLENGE"
+    got=$(curl -s -m 5 -w ' %{http_code}' "$URL?$hs" || true)
     check "GET handshake" "CHALLENGE 200" "$got"
     got=$(curl -s -m 5 -o /dev/null -w '%{http_code}' \
         "$URL?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=C" \
@@ -252,8 +306,8 @@ fi
 
 cat <<EOF
 
-hookline dev stack is up (logs in $RUN_DIR)
-  redis   127.0.0.1:$RPORT   ($REDIS_URL)
+hookline dev stack is up (logs in $SHOW_DIR)
+  redis   127.0.0.1:$RPORT   ($REDIS_URL, append-only file in $SHOW_DIR)
   ingest  $HOOKLINE_INGEST_URL  (webhook $HOOKLINE_WEBHOOK_PATH)
 EOF
 if [ -n "${FPORT:-}" ]; then
@@ -264,15 +318,17 @@ fi
 cat <<EOF
 
 GET handshake:
-  curl '$URL?hub.mode=subscribe&hub.verify_token=$VERIFY&hub.challenge=CHALLENGE'
+  curl '$URL?hub.mode=subscribe&hub.verify_token=$VERIFY&hub.challenge=C'
 
-Signed test event ($RUN_DIR/sample-event.json):
-  curl -i -H 'Content-Type: application/json' -H 'X-Hub-Signature-256: sha256=$SIG' --data-binary @$RUN_DIR/sample-event.json '$URL'
+Signed test event ($SHOW_DIR/sample-event.json):
+  curl -i -H 'Content-Type: application/json' \\
+    -H 'X-Hub-Signature-256: sha256=$SIG' \\
+    --data-binary @$SHOW_DIR/sample-event.json '$URL'
   (re-sending it is a duplicate: 200 again, enqueued once)
 
-Queue:
+Queue (N from the scan):
   redis-cli -p $RPORT --scan --pattern '$HOOKLINE_PREFIX:*'
-  redis-cli -p $RPORT lrange '$HOOKLINE_PREFIX:{N}:q' 0 -1    (N from the scan)
+  redis-cli -p $RPORT lrange '$HOOKLINE_PREFIX:{N}:q' 0 -1
 EOF
 if [ -n "${FPORT:-}" ]; then
     cat <<EOF
@@ -284,7 +340,19 @@ Dead letters:
 EOF
 fi
 if [ -x "$HOOKCTL" ]; then
-    say "  . $RUN_DIR/env.sh && $HOOKCTL stats"
+    cat <<EOF
+
+hookctl, in another terminal (from $ROOT):
+  . $SHOW_DIR/env
+  $HOOKCTL doctor            # the checklist
+  $HOOKCTL subscribe         # the fake Graph API starts unsubscribed
+  $HOOKCTL send-test --text hi
+  $HOOKCTL stats
+  $HOOKCTL dlq list
+EOF
+else
+    say ""
+    say "Settings for another terminal: . $SHOW_DIR/env"
 fi
 say ""
 say "Ctrl-C stops everything. Logs follow."
