@@ -9,7 +9,8 @@
  * whatever common/ does.
  *
  * Environment: PORT (0 = any free port), HOOKLINE_LISTEN (127.0.0.1),
- * MESSENGER_APP_SECRET (dev-app-secret), HOOKLINE_MAX_BODY (2097152).
+ * MESSENGER_APP_SECRET (make run's dev secret, d0d0...d0),
+ * HOOKLINE_MAX_BODY (2097152).
  * Logs JSON lines on stderr, including {"msg":"listening",...,"port":N}. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +38,7 @@
 #define SIG_HEADER_LEN (SIG_PREFIX_LEN + 2 * DIGEST_LEN)
 #define MAX_PEEK 64                  /* evbuffer chunks hashed per request */
 #define DEFAULT_MAX_BODY 2097152
-#define DEFAULT_SECRET "dev-app-secret"
+#define DEFAULT_SECRET "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0"
 #define DEFAULT_ADDR "127.0.0.1"
 
 struct ceiling {

@@ -80,7 +80,7 @@ sent = 0
 function init(args)
     events = tonumber(args[1] or "1") or 1
     runtag = args[2] or tostring(os.time())
-    secret = args[3] or "dev-app-secret"
+    secret = args[3] or "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0"
     page = args[4] or "1000000000000001"
     ts0 = os.time() * 1000
 end
