@@ -142,7 +142,11 @@ write_env_file() {
             if [[ " ${DEV_DEFAULTED[*]} " == *" $name "* ]]; then
                 printf 'export %s=%q    # dev default\n' "$name" "${!name}"
             elif [ -n "${!file_var:-}" ]; then
-                printf 'export %s=%q\n' "$file_var" "${!file_var}"
+                # The programs run from the repo root; the file's user
+                # may not.
+                v=${!file_var}
+                [[ $v == /* ]] || v=$ROOT/$v
+                printf 'export %s=%q\n' "$file_var" "$v"
             else
                 say "# $name: your own value is in use; export it here too."
             fi
