@@ -74,6 +74,8 @@ static const struct opt opts[] = {
       F(graph_api_version), "pinned Graph API version" },
     { "HOOKLINE_MAX_ATTEMPTS", T_INT, "8", 1, 100, WRK, 0,
       F(max_attempts), "send attempts before dead-lettering" },
+    { "HOOKLINE_SEND_TIMEOUT_MS", T_INT, "10000", 100, 120000, WRK, 0,
+      F(send_timeout_ms), "deadline of one Send API call or forward" },
     { "HOOKLINE_METRICS_PORT", T_INT, NULL, 0, 65535, WRK, 0,
       F(metrics_port), "worker /metrics, /healthz, /readyz port (unset: "
       "off; 0: any free port, logged)" },

@@ -53,6 +53,7 @@ struct hl_cfg {
     char *graph_api_base;               /* GRAPH_API_BASE */
     char *graph_api_version;            /* GRAPH_API_VERSION */
     long long max_attempts;             /* HOOKLINE_MAX_ATTEMPTS */
+    long long send_timeout_ms;          /* HOOKLINE_SEND_TIMEOUT_MS */
     long long metrics_port;             /* HOOKLINE_METRICS_PORT, -1 off */
     int log_level;                      /* HOOKLINE_LOG as HL_LOG_* */
     char *ingest_url;                   /* HOOKLINE_INGEST_URL */

@@ -480,7 +480,7 @@ static int send_graph(struct worker_item *it, struct worker_page *pg,
     if (n < 0 || (size_t)n >= sizeof(auth))
         return HL_ETOOBIG;
     rc = worker_http_post(w->http, url, hdrs, 2, body, len,
-                          WORKER_SEND_TIMEOUT_MS, sent_cb, it);
+                          w->cfg->send_timeout_ms, sent_cb, it);
     memset(auth, 0, sizeof(auth));
     if (rc == HL_OK)
         it->pending++;
@@ -614,7 +614,7 @@ static int send_forward(struct worker_item *it,
         nh = 2;
     }
     rc = worker_http_post(w->http, a->url, hdrs, nh, it->raw, it->raw_len,
-                          WORKER_SEND_TIMEOUT_MS, forwarded_cb, it);
+                          w->cfg->send_timeout_ms, forwarded_cb, it);
     if (rc == HL_OK)
         it->pending++;
     return rc;

@@ -33,7 +33,6 @@
 #define WORKER_MAX_SENDS 256         /* Send API calls in flight */
 #define WORKER_MAX_RUNNING 512       /* events running at once (each holds
                                       * its parsed envelope) */
-#define WORKER_SEND_TIMEOUT_MS 10000
 #define WORKER_DRAIN_MS 8000         /* SIGTERM: exit within 10 s */
 
 enum worker_part_state { WP_FREE = 0, WP_OWNED, WP_RELEASING };

@@ -26,7 +26,7 @@ static const char *const vars[] = {
     "HOOKLINE_REORDER_MS", "HOOKLINE_RULES", "GRAPH_API_BASE",
     "GRAPH_API_VERSION", "HOOKLINE_MAX_ATTEMPTS", "HOOKLINE_METRICS_PORT",
     "HOOKLINE_LOG", "HOOKLINE_INGEST_URL", "HOOKLINE_LEASE_MS",
-    "HOOKLINE_PUBLIC_URL",
+    "HOOKLINE_PUBLIC_URL", "HOOKLINE_SEND_TIMEOUT_MS",
 };
 
 #define VT "vt-Secret-Value-1f2e"        /* a verify token */
@@ -174,6 +174,7 @@ static void check_defaults(void) {
     HT_ASSERT_EQ_STR(cfg.graph_api_base, "https://graph.facebook.com");
     HT_ASSERT_EQ_STR(cfg.graph_api_version, "v25.0");
     HT_ASSERT_EQ_INT(cfg.max_attempts, 8);
+    HT_ASSERT_EQ_INT(cfg.send_timeout_ms, 10000);
     HT_ASSERT_LT_INT(cfg.metrics_port, 0);       /* unset: off */
     HT_ASSERT_EQ_INT(cfg.log_level, HL_LOG_INFO);
     HT_ASSERT_EQ_INT(cfg.lease_ms, 5000);
@@ -235,6 +236,8 @@ static void check_other_values(void) {
         { "HOOKLINE_ACK_TIMEOUT_MS", "5000" },   /* must stay under 5 s */
         { "HOOKLINE_MAX_BODY", "-1" },
         { "HOOKLINE_MAX_ATTEMPTS", "0" },
+        { "HOOKLINE_SEND_TIMEOUT_MS", "99" },
+        { "HOOKLINE_SEND_TIMEOUT_MS", "120001" },
         { "HOOKLINE_DEDUPE_TTL", "0" },
         { "HOOKLINE_REORDER_MS", "-5" },
         { "HOOKLINE_LOG", "verbose" },
