@@ -108,6 +108,39 @@ static size_t secret_at(const char *p, size_t avail) {
     return 0;
 }
 
+char *hl_log_redact(const char *s, size_t len, size_t *outlen) {
+    static const char mark[] = "(redacted)";
+    size_t i, n = 0, cap = len + 1;
+    char *out;
+
+    /* first pass sizes the copy: a secret shorter than the mark grows it */
+    for (i = 0; i < len;) {
+        size_t sl = secret_at(s + i, len - i);
+        if (sl > 0) {
+            cap += sizeof(mark) - 1;
+            i += sl;
+        } else {
+            i++;
+        }
+    }
+    out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < len;) {
+        size_t sl = secret_at(s + i, len - i);
+        if (sl > 0) {
+            memcpy(out + n, mark, sizeof(mark) - 1);
+            n += sizeof(mark) - 1;
+            i += sl;
+        } else {
+            out[n++] = s[i++];
+        }
+    }
+    out[n] = '\0';
+    *outlen = n;
+    return out;
+}
+
 /* Length of the valid UTF-8 sequence at p (at most avail bytes), or 0. */
 static size_t utf8_len(const unsigned char *p, size_t avail) {
     size_t need, k;

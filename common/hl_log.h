@@ -58,6 +58,12 @@ int hl_log_enabled(int level);
  * HL_OK, HL_ENOMEM, or HL_ETOOBIG when the table is full. */
 int hl_log_add_secret(const void *p, size_t len);
 
+/* A copy of s[0..len) with every registered secret replaced by
+ * "(redacted)", NUL-terminated, for text printed outside the logger (a
+ * CLI echoing a server's error message). Returns it (caller owns; free())
+ * with *outlen set, or NULL on ENOMEM. */
+char *hl_log_redact(const char *s, size_t len, size_t *outlen);
+
 /* Wipes and forgets every registered secret (at shutdown). */
 void hl_log_clear_secrets(void);
 

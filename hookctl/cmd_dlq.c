@@ -38,13 +38,28 @@ int ctl_dlq_len(struct ctl *c, long long *n, char err[HL_ERR_LEN]) {
     return HL_OK;
 }
 
-int ctl_dlq_scan(struct ctl *c, ctl_dlq_visit_fn *fn, void *arg,
-                 char err[HL_ERR_LEN]) {
+/* Calls the visitor for one stored entry. */
+static int visit(struct ctl *c, const redisReply *e, ctl_dlq_visit_fn *fn,
+                 void *arg, int *removed, char err[HL_ERR_LEN]) {
+    struct hl_dlq_view v;
+    int ok, rc;
+
+    if (e->type != REDIS_REPLY_STRING)
+        return HL_OK;
+    ok = hl_dlq_parse(e->str, e->len, &v) == HL_OK;
+    rc = fn(c, e->str, e->len, ok ? &v : NULL, arg, removed, err);
+    if (ok)
+        hl_dlq_view_cleanup(&v);
+    return rc;
+}
+
+int ctl_dlq_scan(struct ctl *c, int oldest_first, ctl_dlq_visit_fn *fn,
+                 void *arg, char err[HL_ERR_LEN]) {
     char key[HL_KEY_MAX], from[24], to[24];
     const char *argv[4] = { "LRANGE", key, from, to };
     redisReply *r = NULL;
-    long long start = 0, seen = 0, bound = 0;
-    size_t i;
+    long long pos = 0, seen = 0, bound = 0;
+    size_t k, n;
     int rc;
 
     if (hl_keys_dlq(c->cfg->prefix, key) != HL_OK)
@@ -52,34 +67,38 @@ int ctl_dlq_scan(struct ctl *c, ctl_dlq_visit_fn *fn, void *arg,
     rc = ctl_dlq_len(c, &bound, err);
     if (rc != HL_OK)
         return rc;
-    /* Entries pushed during the walk shift the rest towards the end: the
-     * walk may see some twice, so it is bounded by what was there plus
-     * one chunk per chunk of slack. */
-    bound = bound * 2 + SCAN_CHUNK;
+    /* Newest first (indexes from the head): entries pushed meanwhile
+     * shift the rest, so some may be seen twice; bounded by twice what
+     * was there. Oldest first (indexes from the tail): pushes at the head
+     * move nothing already there, so exactly the entries present at the
+     * start are visited, once each. A walk that changes the list needs
+     * that: a requeued event dead-lettered again is a new entry and is
+     * never requeued by the same run. */
+    if (!oldest_first)
+        bound = bound * 2 + SCAN_CHUNK;
     while (seen < bound) {
         int removed = 0;
-        snprintf(from, sizeof(from), "%lld", start);
-        snprintf(to, sizeof(to), "%lld", start + SCAN_CHUNK - 1);
+        if (oldest_first) {
+            long long want = bound - seen < SCAN_CHUNK ? bound - seen
+                                                       : SCAN_CHUNK;
+            snprintf(from, sizeof(from), "%lld", -(pos + want));
+            snprintf(to, sizeof(to), "%lld", -(pos + 1));
+        } else {
+            snprintf(from, sizeof(from), "%lld", pos);
+            snprintf(to, sizeof(to), "%lld", pos + SCAN_CHUNK - 1);
+        }
         rc = ctl_redis_cmd(c, &r, 4, argv, NULL, err);
         if (rc != HL_OK)
             return rc;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        if (n == 0) {
             freeReplyObject(r);
             break;
         }
-        for (i = 0; i < r->elements && rc == HL_OK; i++) {
-            const redisReply *e = r->element[i];
-            struct hl_dlq_view v;
-            int ok;
-            if (e->type != REDIS_REPLY_STRING)
-                continue;
-            ok = hl_dlq_parse(e->str, e->len, &v) == HL_OK;
-            rc = fn(c, e->str, e->len, ok ? &v : NULL, arg, &removed, err);
-            if (ok)
-                hl_dlq_view_cleanup(&v);
-            seen++;
-        }
-        start += (long long)i - removed;
+        for (k = 0; k < n && rc == HL_OK && seen < bound; k++, seen++)
+            rc = visit(c, r->element[oldest_first ? n - 1 - k : k], fn, arg,
+                       &removed, err);
+        pos += (long long)k - removed;
         freeReplyObject(r);
         r = NULL;
         if (rc != HL_OK)
@@ -201,7 +220,7 @@ static int do_list(struct ctl *c, const struct dlq_opts *o) {
     if (c->json && (ls.out = json_object_new_array()) == NULL)
         return CTL_EXIT_FAIL;
     if (ctl_redis_open(c, err) != HL_OK ||
-        ctl_dlq_scan(c, list_cb, &ls, err) != HL_OK) {
+        ctl_dlq_scan(c, 0, list_cb, &ls, err) != HL_OK) {
         json_object_put(ls.out);
         ctl_errorf(c, "%s", err);
         return CTL_EXIT_FAIL;
@@ -241,7 +260,7 @@ static int do_show(struct ctl *c, const struct dlq_opts *o) {
         return ctl_usage_error(c, "show takes exactly one ID");
     fs.id = o->ids[0];
     if (ctl_redis_open(c, err) != HL_OK ||
-        ctl_dlq_scan(c, find_cb, &fs, err) != HL_OK) {
+        ctl_dlq_scan(c, 0, find_cb, &fs, err) != HL_OK) {
         ctl_errorf(c, "%s", err);
         return CTL_EXIT_FAIL;
     }
@@ -295,6 +314,25 @@ static void note(struct requeue_state *rs, const char *list, const char *id,
     json_object_array_add(arr, e);
 }
 
+/* A requeue to a partition nobody owns waits until a worker takes it; a
+ * HOOKLINE_PARTITIONS different from the workers' would strand it there,
+ * so say so (a warning: workers may just be stopped). */
+static void warn_unowned(struct ctl *c, long partition) {
+    char key[HL_KEY_MAX], err[HL_ERR_LEN];
+    const char *argv[2] = { "GET", key };
+    redisReply *r = NULL;
+
+    if (hl_keys_lease(c->cfg->prefix, partition, key) != HL_OK ||
+        ctl_redis_cmd(c, &r, 2, argv, NULL, err) != HL_OK)
+        return;
+    if (r->type == REDIS_REPLY_NIL)
+        fprintf(stderr, "hookctl dlq: warning: partition %ld has no owner "
+                "now; it is answered once a worker holds it (is "
+                "HOOKLINE_PARTITIONS=%lld the workers' value?)\n",
+                partition, c->cfg->partitions);
+    freeReplyObject(r);
+}
+
 /* LPUSH the envelope onto its partition queue, then LREM the entry. */
 static int requeue_one(struct ctl *c, const char *raw, size_t len,
                        const struct hl_dlq_view *v, long *partition,
@@ -310,12 +348,15 @@ static int requeue_one(struct ctl *c, const char *raw, size_t len,
     int rc, have_env = 0;
 
     rc = hl_dlq_envelope_text(v, &text, &tlen);
-    if (rc != HL_OK)
-        goto cleanup;
-    rc = hl_envelope_parse(text, tlen, &env);
     if (rc != HL_OK) {
-        snprintf(err, HL_ERR_LEN, "dead letter %s: its envelope is not "
-                 "a hookline envelope", v->id);
+        snprintf(err, HL_ERR_LEN, "out of memory");
+        goto cleanup;
+    }
+    if (hl_envelope_parse(text, tlen, &env) != HL_OK) {
+        /* HL_EINVAL: this entry cannot be requeued, the others can */
+        rc = HL_EINVAL;
+        snprintf(err, HL_ERR_LEN, "its envelope is not a hookline "
+                 "envelope (no id, page, user or ts)");
         goto cleanup;
     }
     have_env = 1;
@@ -346,6 +387,7 @@ static int requeue_one(struct ctl *c, const char *raw, size_t len,
         fprintf(stderr, "hookctl dlq: %s was removed by someone else "
                 "meanwhile; requeued anyway (done keys stop a double "
                 "send)\n", v->id);
+    warn_unowned(c, *partition);
 cleanup:
     if (r != NULL)
         freeReplyObject(r);
@@ -367,20 +409,29 @@ static int requeue_cb(struct ctl *c, const char *raw, size_t len,
     if (!rs->o->all)
         rs->done[i] = 1;
     if (v->envelope == NULL) {
-        /* Nothing to put back: the entry is a body ingest could not
-         * turn into events. */
+        /* Nothing to put back: the entry is a body (or an event) that
+         * could not be turned into an envelope. */
         rs->skipped++;
         if (!rs->o->all)
             rs->failed = 1;
-        fprintf(stderr, "hookctl dlq: cannot requeue %s: it is an "
-                "ingest-stage dead letter (%s) holding the raw body, not "
-                "an event, so there is nothing to put back; read it with "
-                "`hookctl dlq show %s`, then purge it\n", v->id, v->reason,
-                v->id);
-        note(rs, "skipped", v->id, "ingest-stage entry: no event", -1);
+        fprintf(stderr, "hookctl dlq: cannot requeue %s: it is %s dead "
+                "letter (%s) holding the raw %s, not an envelope, so there "
+                "is nothing to put back; read it with `hookctl dlq show "
+                "%s`, then purge it\n", v->id,
+                v->worker_stage ? "a worker-stage" : "an ingest-stage",
+                v->reason, v->worker_stage ? "event" : "body", v->id);
+        note(rs, "skipped", v->id, v->worker_stage
+             ? "no envelope" : "ingest-stage entry: no event", -1);
         return HL_OK;
     }
     rc = requeue_one(c, raw, len, v, &partition, removed, err);
+    if (rc == HL_EINVAL) {
+        rs->failed = 1;
+        fprintf(stderr, "hookctl dlq: cannot requeue %s: %s\n", v->id,
+                err);
+        note(rs, "failed", v->id, err, -1);
+        return HL_OK;
+    }
     if (rc != HL_OK)
         return rc;
     rs->requeued++;
@@ -406,7 +457,7 @@ static int do_requeue(struct ctl *c, const struct dlq_opts *o) {
         (c->json && (rs.out = json_object_new_object()) == NULL))
         goto cleanup;
     if (ctl_redis_open(c, err) != HL_OK ||
-        ctl_dlq_scan(c, requeue_cb, &rs, err) != HL_OK) {
+        ctl_dlq_scan(c, 1, requeue_cb, &rs, err) != HL_OK) {
         ctl_errorf(c, "%s (requeued %ld before this)", err, rs.requeued);
         goto cleanup;
     }
@@ -476,28 +527,46 @@ static int purge_cb(struct ctl *c, const char *raw, size_t len,
     return HL_OK;
 }
 
-/* Without a reason: trim exactly the entries counted, so dead letters
- * pushed meanwhile (at the head) survive. */
+/* Without a reason: LLEN and DEL in one MULTI/EXEC, so the count said is
+ * exactly what was removed, whatever other clients do meanwhile. */
 static int purge_all(struct ctl *c, long long *removed,
                      char err[HL_ERR_LEN]) {
-    char key[HL_KEY_MAX], stop[24];
-    const char *trim[4] = { "LTRIM", key, "0", stop };
+    char key[HL_KEY_MAX];
+    const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+    const char *llen[2] = { "LLEN", key }, *del[2] = { "DEL", key };
     redisReply *r = NULL;
-    long long n = 0;
-    int rc;
+    int i, rc = HL_OK, one;
 
     if (hl_keys_dlq(c->cfg->prefix, key) != HL_OK)
         return HL_ETOOBIG;
-    rc = ctl_dlq_len(c, &n, err);
-    if (rc != HL_OK)
-        return rc;
-    snprintf(stop, sizeof(stop), "%lld", -(n + 1));
-    rc = ctl_redis_cmd(c, &r, 4, trim, NULL, err);
-    if (rc != HL_OK)
-        return rc;
-    freeReplyObject(r);
-    *removed = n;
-    return HL_OK;
+    if (ctl_redis_append(c, 1, multi, NULL) != HL_OK ||
+        ctl_redis_append(c, 2, llen, NULL) != HL_OK ||
+        ctl_redis_append(c, 2, del, NULL) != HL_OK ||
+        ctl_redis_append(c, 1, exec, NULL) != HL_OK) {
+        snprintf(err, HL_ERR_LEN, "out of memory");
+        return HL_ENOMEM;         /* the connection is not used again */
+    }
+    for (i = 0; i < 4; i++) {     /* +OK, +QUEUED, +QUEUED, [n, 0|1] */
+        one = ctl_redis_next(c, &r, err);
+        if (one != HL_OK) {
+            rc = one;
+            if (c->db->err)
+                return rc;
+            continue;
+        }
+        if (i == 3) {
+            if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                r->element[0]->type == REDIS_REPLY_INTEGER)
+                *removed = r->element[0]->integer;
+            else if (rc == HL_OK) {
+                snprintf(err, HL_ERR_LEN, "Redis: the purge transaction "
+                         "did not run");
+                rc = HL_EIO;
+            }
+        }
+        freeReplyObject(r);
+    }
+    return rc;
 }
 
 static int do_purge(struct ctl *c, const struct dlq_opts *o) {
@@ -514,7 +583,7 @@ static int do_purge(struct ctl *c, const struct dlq_opts *o) {
     if (o->yes && o->reason == NULL)
         rc = purge_all(c, &ps.matched, err);
     else
-        rc = ctl_dlq_scan(c, purge_cb, &ps, err);
+        rc = ctl_dlq_scan(c, 1, purge_cb, &ps, err);
     if (rc != HL_OK) {
         ctl_errorf(c, "%s", err);
         return CTL_EXIT_FAIL;

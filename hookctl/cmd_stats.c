@@ -158,12 +158,15 @@ static int count_cb(struct ctl *c, const char *raw, size_t len,
         if (strcmp(st->reasons[i].name, v->reason) == 0)
             break;
     if (i == st->nreasons) {
-        if (st->nreasons == sizeof(st->reasons) / sizeof(st->reasons[0]))
+        if (st->nreasons == HL_ARRAY_LEN(st->reasons)) {
             i--;                  /* the last slot collects the rest */
-        else
+            snprintf(st->reasons[i].name, sizeof(st->reasons[i].name),
+                     "(other)");
+        } else {
             st->nreasons++;
-        snprintf(st->reasons[i].name, sizeof(st->reasons[i].name), "%s",
-                 v->reason);
+            snprintf(st->reasons[i].name, sizeof(st->reasons[i].name),
+                     "%s", v->reason);
+        }
     }
     st->reasons[i].n++;
     return HL_OK;
@@ -172,7 +175,7 @@ static int count_cb(struct ctl *c, const char *raw, size_t len,
 static int read_dlq(struct ctl *c, struct stats *st, char err[HL_ERR_LEN]) {
     int rc = ctl_dlq_len(c, &st->dlq_len, err);
 
-    return rc == HL_OK ? ctl_dlq_scan(c, count_cb, st, err) : rc;
+    return rc == HL_OK ? ctl_dlq_scan(c, 0, count_cb, st, err) : rc;
 }
 
 /* Heartbeat age and live flag of worker i (DESIGN: live while the

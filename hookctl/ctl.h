@@ -112,12 +112,14 @@ typedef int ctl_dlq_visit_fn(struct ctl *c, const char *raw, size_t len,
 int ctl_dlq_len(struct ctl *c, long long *n, char err[HL_ERR_LEN]);
 
 /* Walks <prefix>:dlq in chunks (bounded memory) and calls `fn` for every
- * entry. Entries pushed while it walks (at the head) may be seen twice or
- * not at all; none present throughout is missed, unless another client
- * removes entries meanwhile. Returns HL_OK, or the error of
- * Redis or of `fn` with `err` set. */
-int ctl_dlq_scan(struct ctl *c, ctl_dlq_visit_fn *fn, void *arg,
-                 char err[HL_ERR_LEN]);
+ * entry, newest first, or oldest first when `oldest_first` is set. Oldest
+ * first visits exactly the entries there when it starts, once each,
+ * whatever is pushed meanwhile (for walks that change the list); newest
+ * first may see an entry pushed meanwhile twice. Another client removing
+ * entries meanwhile can make either skip one. Returns HL_OK, or the error
+ * of Redis or of `fn` with `err` set. */
+int ctl_dlq_scan(struct ctl *c, int oldest_first, ctl_dlq_visit_fn *fn,
+                 void *arg, char err[HL_ERR_LEN]);
 
 /* ---- http.c: blocking requests with libcurl easy -------------------- */
 

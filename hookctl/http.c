@@ -9,6 +9,7 @@
  * header list keeps its own copy until the request ends). It does not
  * interpret answers (checks.c and the subcommands do). */
 #include "ctl.h"
+#include "hl_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,24 @@ static void set_error(struct ctl_http_resp *r, CURLcode code,
     snprintf(r->err, sizeof(r->err), "%.200s", text);
 }
 
+/* A server may echo a token back (Graph: "Malformed access token
+ * EAA..."), and hookctl prints answers: every registered secret in the
+ * body is replaced before anyone can print it. */
+static int redact_body(struct ctl_http_resp *resp) {
+    size_t n = 0;
+    char *clean;
+
+    if (resp->body == NULL)
+        return HL_OK;
+    clean = hl_log_redact(resp->body, resp->body_len, &n);
+    if (clean == NULL)
+        return HL_ENOMEM;
+    free(resp->body);
+    resp->body = clean;
+    resp->body_len = n;
+    return HL_OK;
+}
+
 int ctl_http_do(const char *method, const char *url, const char *bearer,
                 const char *const *headers, const void *body, size_t len,
                 long timeout_ms, struct ctl_http_resp *resp) {
@@ -226,7 +245,7 @@ int ctl_http_do(const char *method, const char *url, const char *bearer,
     if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status)
         != CURLE_OK)
         resp->status = 0;
-    rc = HL_OK;
+    rc = redact_body(resp);
 cleanup:
     if (rc != HL_OK)
         resp->status = 0;

@@ -201,12 +201,17 @@ int worker_lane_add(struct hl_worker *w, char *raw, size_t len, long part,
         worker_item_free(it);
         return HL_ENOMEM;
     }
-    /* recovered twice (e.g. a lease lost and taken back): run it once */
-    for (pp = &l->head; *pp != NULL; pp = &(*pp)->next) {
+    /* Recovered twice (re-reading inflight after a lost reply or a lease
+     * taken back): the copy in memory already stands for it, run it once.
+     * A popped item is never dropped: each pop made its own copy in
+     * inflight (the same bytes queued twice, e.g. a requeue racing its
+     * own dead letter), and a dropped one would stay there unacked. Its
+     * second run finds the done keys and sends nothing again. */
+    for (pp = &l->head; redelivered && *pp != NULL; pp = &(*pp)->next) {
         if (same(*pp, it))
             break;
     }
-    if (*pp != NULL || same(l->running, it)) {
+    if (redelivered && (*pp != NULL || same(l->running, it))) {
         worker_item_free(it);
         return HL_OK;
     }

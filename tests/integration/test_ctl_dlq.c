@@ -518,6 +518,90 @@ static void check_purge(struct ctx *c) {
     HT_CHECK_END();
 }
 
+/* ---- requeue against a failure that repeats ------------------------------ */
+
+/* Accepted or refused: every send the fake Graph logged for `user`. */
+static int sends_to(struct ctx *c, const char *user) {
+    struct ht_http_resp r;
+    json_object *log;
+    int n;
+
+    ht_http_json(c->st.fg.port, "GET", "/_fake/requests", NULL, c->req_ms,
+                 &r);
+    log = r.status == 200 && r.body ? json_tokener_parse(r.body) : NULL;
+    ht_http_resp_cleanup(&r);
+    n = log != NULL ? ht_json_count(log, "recipient", user) : -1;
+    json_object_put(log);
+    return n;
+}
+
+static void check_requeue_all_once(struct ctx *c) {
+    const char *args[] = { "--json", "dlq", "requeue", "--all", NULL };
+    const char *purge[] = { "dlq", "purge", "--yes", NULL };
+    json_object *o, *arr = NULL;
+    struct run r;
+    int i;
+
+    HT_CHECK_BEGIN("dlq requeue --all while every send keeps failing: each "
+                   "entry is requeued once, its new dead letter is not");
+    fake(c, "POST", "/_fake/faults", "{\"status\":400,\"error\":{\"code\":"
+         "100},\"recipient\":\"u-loop\"}");
+    for (i = 0; i < 3; i++)
+        post_message(c, "u-loop", "fails every time");
+    wait_dlq(c, 3);
+    HT_ASSERT_EQ_INT(sends_to(c, "u-loop"), 3);
+    o = ctl_json(c, args, 0);
+    json_object_object_get_ex(o, "requeued", &arr);
+    HT_ASSERT_EQ_INT(arr ? (long)json_object_array_length(arr) : 0, 3);
+    json_object_put(o);
+    wait_dlq(c, 3);
+    ht_sleep_ms(500);                 /* more sends would show by now */
+    HT_ASSERT_EQ_INT(sends_to(c, "u-loop"), 6);
+    HT_ASSERT_EQ_INT(dlq_len(c), 3);
+    fake(c, "DELETE", "/_fake/faults", NULL);
+    if (ctl(c, PREFIX, NULL, purge, &r)) {
+        HT_ASSERT_EQ_INT(r.code, 0);
+        HT_ASSERT_CONTAINS(r.out, "removed 3");
+        run_cleanup(&r);
+    }
+    HT_CHECK_END();
+}
+
+/* The same envelope bytes queued twice (a requeue racing the worker's own
+ * dead letter of it): both copies leave inflight, one reply is sent. */
+static void check_same_envelope_twice(struct ctx *c) {
+    char env[768], q[64], inf[64];
+    const char *push[3] = { "LPUSH", q, env };
+    long long now = ht_wall_ms(), n = 0, left = -1;
+    long part = ht_redis_partition(PAGE, "u-twice", PARTS);
+    int i;
+
+    HT_CHECK_BEGIN("the same envelope queued twice is run twice, answered "
+                   "once (done keys) and leaves nothing in flight");
+    snprintf(q, sizeof(q), PREFIX ":{%ld}:q", part);
+    snprintf(inf, sizeof(inf), PREFIX ":{%ld}:inflight", part);
+    snprintf(env, sizeof(env), "{\"v\":1,\"id\":\"m:m_twice\",\"object\":"
+             "\"page\",\"page\":\"" PAGE "\",\"user\":\"u-twice\",\"ts\":"
+             "%lld,\"rx\":%lld,\"kind\":\"message\",\"standby\":false,"
+             "\"event\":{\"sender\":{\"id\":\"u-twice\"},\"recipient\":"
+             "{\"id\":\"" PAGE "\"},\"timestamp\":%lld,\"message\":{\"mid\":"
+             "\"m_twice\",\"text\":\"twice\"}}}", now, now, now);
+    /* both copies wait in the queue before the worker's next pop */
+    ht_redis_int(db(c), &n, 3, push);
+    push[0] = "RPUSH";
+    ht_redis_int(db(c), &n, 3, push);
+    HT_ASSERT_EQ_INT(n, 2);
+    for (i = 0; i < 100; i++) {
+        left = ht_redis_llen(db(c), q) + ht_redis_llen(db(c), inf);
+        if (left == 0)
+            break;
+        ht_sleep_ms(100);
+    }
+    HT_ASSERT_EQ_INT(left, 0);
+    wait_replies(c, "u-twice", 1);
+    HT_CHECK_END();
+}
+
 /* ---- usage and failures ------------------------------------------------- */
 
 static void expect_code(struct ctx *c, const char *const *args, int want,
@@ -610,6 +694,8 @@ int main(void) {
         check_requeue_one(&c);
         check_requeue_all(&c);
         check_purge(&c);
+        check_requeue_all_once(&c);
+        check_same_envelope_twice(&c);
         check_usage(&c);
         check_redis_down(&c);
         check_no_secrets(&c);

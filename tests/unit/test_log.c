@@ -469,6 +469,34 @@ static void check_secret_table(void) {
     HT_CHECK_END();
 }
 
+static void check_redact_copy(void) {
+    static const char in[] = "Malformed access token EAAsecretX and "
+                             "ab again: EAAsecretXab";
+    char *out;
+    size_t n = 0;
+
+    HT_CHECK_BEGIN("hl_log_redact: a copy with every secret replaced, "
+                   "short secrets growing the text, others untouched");
+    hl_log_clear_secrets();
+    HT_ASSERT_EQ_INT(hl_log_add_secret("EAAsecretX", 10), HL_OK);
+    HT_ASSERT_EQ_INT(hl_log_add_secret("ab", 2), HL_OK);
+    out = hl_log_redact(in, sizeof(in) - 1, &n);
+    if (HT_ASSERT_TRUE(out != NULL)) {
+        HT_ASSERT_EQ_STR(out, "Malformed access token (redacted) and "
+                              "(redacted) again: (redacted)(redacted)");
+        HT_ASSERT_EQ_INT(n, strlen(out));
+    }
+    free(out);
+    out = hl_log_redact("", 0, &n);
+    HT_ASSERT_TRUE(out != NULL && n == 0 && out[0] == '\0');
+    free(out);
+    hl_log_clear_secrets();
+    out = hl_log_redact("EAAsecretX", 10, &n);
+    HT_ASSERT_EQ_STR(out, "EAAsecretX");
+    free(out);
+    HT_CHECK_END();
+}
+
 int main(void) {
     ht_init();
     check_basic_line();
@@ -479,5 +507,6 @@ int main(void) {
     check_long_line();
     check_utf8_output();
     check_secret_table();
+    check_redact_copy();
     return ht_summary();
 }
