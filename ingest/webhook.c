@@ -14,11 +14,14 @@
 #define MAX_CHUNKS 64   /* evbuffer pieces checked without a pullup */
 
 /* Collects the body's pieces. When the buffer is in more pieces than
- * MAX_CHUNKS it is made contiguous first (rare: bodies are small). */
-static int body_chunks(struct evbuffer *buf, struct hl_chunk *out,
+ * MAX_CHUNKS it is made contiguous first (bodies over ~256 KiB: evhttp
+ * reads 4 KiB at a time). The length must be given: with -1, libevent
+ * 2.1's evbuffer_peek() stops counting at MAX_CHUNKS, so a larger body
+ * would be hashed in part and its valid signature refused. */
+static int body_chunks(struct evbuffer *buf, size_t len, struct hl_chunk *out,
                        size_t *n) {
     struct evbuffer_iovec v[MAX_CHUNKS];
-    int k = evbuffer_peek(buf, -1, NULL, v, MAX_CHUNKS);
+    int k = evbuffer_peek(buf, (ev_ssize_t)len, NULL, v, MAX_CHUNKS);
     int i;
 
     if (k < 0)
@@ -26,7 +29,7 @@ static int body_chunks(struct evbuffer *buf, struct hl_chunk *out,
     if (k > MAX_CHUNKS) {
         if (evbuffer_pullup(buf, -1) == NULL)
             return HL_ENOMEM;
-        k = evbuffer_peek(buf, -1, NULL, v, MAX_CHUNKS);
+        k = evbuffer_peek(buf, (ev_ssize_t)len, NULL, v, MAX_CHUNKS);
         if (k < 0 || k > MAX_CHUNKS)
             return HL_EIO;
     }
@@ -70,7 +73,7 @@ void ingest_webhook_post(struct hl_ingest *ing, struct evhttp_request *req) {
         ingest_reply(ing, req, 413, "Payload Too Large");
         return;
     }
-    if (body_chunks(buf, chunks, &nchunks) != HL_OK) {
+    if (body_chunks(buf, len, chunks, &nchunks) != HL_OK) {
         ingest_reply(ing, req, 503, "Service Unavailable");
         return;
     }
