@@ -64,6 +64,12 @@ static const struct opt opts[] = {
       F(max_body), "largest POST body in bytes" },
     { "HOOKLINE_MAX_INFLIGHT", T_INT, "10000", 1, 1000000, ING, 0,
       F(max_inflight), "POSTs waiting for Redis at once; more get 503" },
+    { "HOOKLINE_MAX_CONNS", T_INT, NULL, 1, 1000000, ING, 0,
+      F(max_conns), "open HTTP connections at most; at the cap the oldest "
+      "idle one is closed (default 4096, or what the fd limit allows)" },
+    { "HOOKLINE_REQUEST_TIMEOUT_MS", T_INT, "10000", 100, 600000, ING, 0,
+      F(request_timeout_ms), "a connection must send a whole request "
+      "within this of opening or of its last answer, else it is closed" },
     { "HOOKLINE_REORDER_MS", T_INT, "200", 0, 60000, WRK, 0,
       F(reorder_ms), "reorder window; 0 disables" },
     { "HOOKLINE_RULES", T_STR, NULL, 0, 0, WRK, 0,

@@ -48,6 +48,8 @@ struct hl_cfg {
     long long ack_replicas;             /* HOOKLINE_ACK_REPLICAS */
     long long max_body;                 /* HOOKLINE_MAX_BODY, bytes */
     long long max_inflight;             /* HOOKLINE_MAX_INFLIGHT requests */
+    long long max_conns;                /* HOOKLINE_MAX_CONNS, 0: default */
+    long long request_timeout_ms;       /* HOOKLINE_REQUEST_TIMEOUT_MS */
     long long reorder_ms;               /* HOOKLINE_REORDER_MS */
     char *rules;                        /* HOOKLINE_RULES or NULL */
     char *graph_api_base;               /* GRAPH_API_BASE */

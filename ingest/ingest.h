@@ -3,8 +3,10 @@
 #ifndef INGEST_H
 #define INGEST_H
 
+#include <sys/queue.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include "hl.h"
 #include "hl_batch.h"
 #include "hl_cfg.h"
@@ -33,6 +35,30 @@ struct ingest_metrics {
     struct hl_metric *ack_latency;                /* seconds, 200s only */
     struct hl_metric *inflight;                   /* gauge */
     struct hl_metric *redis_up;                   /* gauge */
+    struct hl_metric *conns;                      /* gauge */
+    struct hl_metric *conns_rejected;             /* closed at the cap */
+    struct hl_metric *conns_timed_out;            /* no whole request */
+};
+
+struct ingest_conn;
+
+/* The connections ingest holds (conns.c): HOOKLINE_MAX_CONNS and
+ * HOOKLINE_REQUEST_TIMEOUT_MS. */
+struct ingest_conns {
+    TAILQ_HEAD(, ingest_conn) idle;               /* deadline order */
+    long long n_idle;
+    struct ingest_conn *fresh;                    /* accepted, not set up */
+    struct ingest_conn **by_fd;                   /* owned; busy lookup */
+    size_t by_fd_len;
+    long long count;                              /* open connections */
+    long long max;                                /* HOOKLINE_MAX_CONNS */
+    long long timeout_ms;                         /* request timeout */
+    struct evconnlistener *lev;                   /* evhttp's; NULL after
+                                                   * accepting stopped */
+    struct event *setup_ev, *sweep_ev, *resume_ev; /* owned */
+    int paused;                                   /* accepting disabled */
+    int backoff;                                  /* after accept failed */
+    long long last_warn_ms;
 };
 
 struct hl_ingest {
@@ -44,6 +70,7 @@ struct hl_ingest {
     struct ingest_metrics m;
     struct event *sigterm, *sigint;               /* owned */
     struct event *drain_timer;                    /* owned */
+    struct ingest_conns conns;
     long inflight;                                /* POSTs awaiting Redis */
     int draining;
     char dlq_key[HL_KEY_MAX];
@@ -83,6 +110,21 @@ void ingest_enqueue(struct hl_ingest *ing, struct evhttp_request *req,
  * answers 400 (or 503 when Redis cannot take it). Borrows `body`. */
 void ingest_store_malformed(struct hl_ingest *ing, struct evhttp_request *req,
                             const char *body, size_t len);
+
+/* conns.c: see its header comment. init sets evhttp's bevcb; listen
+ * hands it the listener to pause (and sets its accept error callback);
+ * stop_accepting forgets the listener (draining deletes it); flush sets
+ * up connections still pending before evhttp_free(); cleanup after it. */
+int ingest_conns_init(struct hl_ingest *ing, long long max_conns,
+                      size_t fd_limit, char err[HL_ERR_LEN]);
+void ingest_conns_listen(struct hl_ingest *ing, struct evconnlistener *lev);
+void ingest_conns_stop_accepting(struct hl_ingest *ing);
+void ingest_conns_flush(struct hl_ingest *ing);
+void ingest_conns_cleanup(struct hl_ingest *ing);
+/* First thing for every request ingest handles: its connection is busy
+ * (never closed by us) until the answer is written. */
+void ingest_conns_request(struct hl_ingest *ing, struct evhttp_request *req);
+long long ingest_conns_open(const struct hl_ingest *ing);
 
 /* metrics.c */
 int ingest_metrics_init(struct ingest_metrics *m);

@@ -10,16 +10,36 @@
 #include "hl_log.h"
 #include "hl_main.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #define PROG "hookline-ingest"
 #define HEADERS_MAX_BYTES 65536
-#define IDLE_TIMEOUT_S 60
 #define DRAIN_GRACE_MS 500
+/* Connections: HOOKLINE_MAX_CONNS unset means DEFAULT_MAX_CONNS, or what
+ * the fd limit leaves after FD_RESERVE descriptors for ingest itself
+ * (listener, epoll, signal pipe, Redis, stdio, sanitizer/valgrind files)
+ * and the one extra socket of an accept at the cap. */
+#define DEFAULT_MAX_CONNS 4096
+#define FD_RESERVE 64
+/* The fd table of conns.c has one slot per descriptor below the soft
+ * limit; above this many the soft limit is lowered to it. */
+#define FD_TABLE_MAX 1048576
+/* Connections waiting to be accepted (Meta sends bursts); evhttp listens
+ * with 128. The kernel caps it at net.core.somaxconn. */
+#define LISTEN_BACKLOG 4096
+/* evhttp's inactivity timer is set to the request timeout plus the ack
+ * deadline plus this margin: longer than anything conns.c or a request
+ * waiting for Redis needs, so it only ends a client that stops reading
+ * our answers. */
+#define IO_MARGIN_MS 1000
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -51,6 +71,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     hl_log(HL_LOG_INFO, "draining", HL_KV_I("signal", sig),
            HL_KV_I("inflight", ing->inflight));
     if (ing->listener != NULL) {
+        ingest_conns_stop_accepting(ing);
         evhttp_del_accept_socket(ing->http, ing->listener);
         ing->listener = NULL;
     }
@@ -68,8 +89,69 @@ static void redis_state_cb(struct hl_redis *r, int up, void *arg) {
     hl_metric_set(ing->m.redis_up, up);
 }
 
-static int setup_http(struct hl_ingest *ing, char err[HL_ERR_LEN]) {
+/* Raises the fd soft limit to the hard limit (at most FD_TABLE_MAX) and
+ * decides the connection cap. Returns HL_OK, or HL_EINVAL with `err` set
+ * when HOOKLINE_MAX_CONNS needs more descriptors than the limit allows (a
+ * configuration error: exit 2). */
+static int fd_limits(struct hl_ingest *ing, long long *max_conns,
+                     size_t *fd_limit, char err[HL_ERR_LEN]) {
     const struct hl_cfg *cfg = ing->cfg;
+    struct rlimit rl;
+    rlim_t want;
+    long long room;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        snprintf(err, HL_ERR_LEN, "getrlimit(RLIMIT_NOFILE): %s",
+                 strerror(errno));
+        return HL_EIO;
+    }
+    want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FD_TABLE_MAX
+               ? FD_TABLE_MAX : rl.rlim_max;
+    if (rl.rlim_cur != want) {
+        struct rlimit up = { want, rl.rlim_max };
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl.rlim_cur = want;
+        else
+            hl_log(HL_LOG_WARN, "fd_limit_unchanged",
+                   HL_KV_S("error", strerror(errno)),
+                   HL_KV_I("soft", (long long)rl.rlim_cur));
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FD_TABLE_MAX) {
+        snprintf(err, HL_ERR_LEN, "the fd soft limit is over %d and cannot "
+                 "be lowered to it", FD_TABLE_MAX);
+        return HL_EIO;
+    }
+    room = (long long)rl.rlim_cur - FD_RESERVE;
+    if (cfg->max_conns > 0 && cfg->max_conns > room) {
+        snprintf(err, HL_ERR_LEN, "HOOKLINE_MAX_CONNS=%lld needs %lld file "
+                 "descriptors and the fd limit (ulimit -n) is %lld: raise the "
+                 "limit or lower HOOKLINE_MAX_CONNS", cfg->max_conns,
+                 cfg->max_conns + FD_RESERVE, (long long)rl.rlim_cur);
+        return HL_EINVAL;
+    }
+    if (cfg->max_conns == 0 && room < 1) {
+        snprintf(err, HL_ERR_LEN, "the fd limit (ulimit -n) is %lld: ingest "
+                 "needs more than %d", (long long)rl.rlim_cur, FD_RESERVE);
+        return HL_EINVAL;
+    }
+    *max_conns = cfg->max_conns > 0 ? cfg->max_conns
+                 : room < DEFAULT_MAX_CONNS ? room : DEFAULT_MAX_CONNS;
+    *fd_limit = (size_t)rl.rlim_cur;
+    hl_log(HL_LOG_INFO, "fd_limit", HL_KV_I("soft", (long long)rl.rlim_cur),
+           HL_KV_I("hard", rl.rlim_max == RLIM_INFINITY
+                               ? -1 : (long long)rl.rlim_max),
+           HL_KV_I("max_conns", *max_conns),
+           HL_KV_I("request_timeout_ms", cfg->request_timeout_ms));
+    return HL_OK;
+}
+
+static int setup_http(struct hl_ingest *ing, long long max_conns,
+                      size_t fd_limit, char err[HL_ERR_LEN]) {
+    const struct hl_cfg *cfg = ing->cfg;
+    struct evconnlistener *lev;
+    long long io_ms = cfg->request_timeout_ms + cfg->ack_timeout_ms +
+                      IO_MARGIN_MS;
+    struct timeval io;
     int port = 0;
 
     ing->http = evhttp_new(ing->base);
@@ -77,24 +159,38 @@ static int setup_http(struct hl_ingest *ing, char err[HL_ERR_LEN]) {
         snprintf(err, HL_ERR_LEN, "evhttp_new failed");
         return HL_ENOMEM;
     }
+    io.tv_sec = io_ms / 1000;
+    io.tv_usec = (io_ms % 1000) * 1000;
     /* libevent answers 413 itself for a larger body */
     evhttp_set_max_body_size(ing->http, cfg->max_body);
     evhttp_set_max_headers_size(ing->http, HEADERS_MAX_BYTES);
-    evhttp_set_timeout(ing->http, IDLE_TIMEOUT_S);
+    /* evhttp's own timer only measures inactivity (a trickling client
+     * resets it): conns.c enforces the request timeout; this one is the
+     * stalled-reader guard of IO_MARGIN_MS */
+    evhttp_set_timeout_tv(ing->http, &io);
     evhttp_set_allowed_methods(ing->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
                                EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
                                EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                EVHTTP_REQ_PATCH);
     evhttp_set_gencb(ing->http, ingest_route_cb, ing);
+    if (ingest_conns_init(ing, max_conns, fd_limit, err) != HL_OK)
+        return HL_ENOMEM;
     if (hl_http_bind(ing->http, cfg->listen, cfg->port, &ing->listener,
                      &port, err) != HL_OK)
         return HL_EIO;
+    lev = evhttp_bound_socket_get_listener(ing->listener);
+    if (listen(evhttp_bound_socket_get_fd(ing->listener), LISTEN_BACKLOG)
+        != 0)
+        hl_log(HL_LOG_WARN, "listen_backlog_unchanged",
+               HL_KV_S("error", strerror(errno)));
+    ingest_conns_listen(ing, lev);
     hl_log(HL_LOG_INFO, "listening", HL_KV_S("addr", cfg->listen),
            HL_KV_I("port", port), HL_KV_S("path", cfg->webhook_path));
     return HL_OK;
 }
 
-static int setup(struct hl_ingest *ing, char err[HL_ERR_LEN]) {
+static int setup(struct hl_ingest *ing, long long max_conns,
+                 size_t fd_limit, char err[HL_ERR_LEN]) {
     if (ingest_metrics_init(&ing->m) != HL_OK) {
         snprintf(err, HL_ERR_LEN, "metrics: out of memory");
         return HL_ENOMEM;
@@ -119,7 +215,7 @@ static int setup(struct hl_ingest *ing, char err[HL_ERR_LEN]) {
         return HL_ENOMEM;
     }
     hl_redis_set_state_cb(ing->redis, redis_state_cb, ing);
-    if (setup_http(ing, err) != HL_OK)
+    if (setup_http(ing, max_conns, fd_limit, err) != HL_OK)
         return HL_EIO;
     if (hl_redis_start(ing->redis) != HL_OK) {
         snprintf(err, HL_ERR_LEN, "redis: out of memory");
@@ -132,8 +228,10 @@ static int setup(struct hl_ingest *ing, char err[HL_ERR_LEN]) {
  * pending callbacks (NULL replies) still find their requests. */
 static void teardown(struct hl_ingest *ing) {
     hl_redis_free(ing->redis);
+    ingest_conns_flush(ing);
     if (ing->http != NULL)
         evhttp_free(ing->http);
+    ingest_conns_cleanup(ing);
     if (ing->drain_timer != NULL)
         event_free(ing->drain_timer);
     if (ing->sigint != NULL)
@@ -149,6 +247,8 @@ int main(int argc, char **argv) {
     struct hl_cfg cfg;
     struct hl_ingest ing;
     char err[HL_ERR_LEN];
+    long long max_conns = 0;
+    size_t fd_limit = 0;
     int rc = hl_main_args(argc, argv, PROG, usage);
 
     if (rc >= 0)
@@ -161,7 +261,16 @@ int main(int argc, char **argv) {
     rc = 1;
     memset(&ing, 0, sizeof(ing));
     ing.cfg = &cfg;
-    if (setup(&ing, err) != HL_OK) {
+    rc = fd_limits(&ing, &max_conns, &fd_limit, err);
+    if (rc != HL_OK) {
+        hl_log(HL_LOG_ERROR, rc == HL_EINVAL ? "config_error"
+                                             : "startup_failed",
+               HL_KV_S("error", err));
+        rc = rc == HL_EINVAL ? 2 : 1;
+        goto cleanup;
+    }
+    rc = 1;
+    if (setup(&ing, max_conns, fd_limit, err) != HL_OK) {
         hl_log(HL_LOG_ERROR, "startup_failed", HL_KV_S("error", err));
         teardown(&ing);
         goto cleanup;

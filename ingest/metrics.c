@@ -64,9 +64,21 @@ int ingest_metrics_init(struct ingest_metrics *m) {
         "POSTs waiting for Redis");
     m->redis_up = hl_metrics_gauge(r, "hookline_redis_up", NULL,
         "1 when Redis is connected, scripts loaded and answering");
+    m->conns = hl_metrics_gauge(r, "hookline_ingest_connections", NULL,
+        "open HTTP connections (at most HOOKLINE_MAX_CONNS)");
+    m->conns_rejected = hl_metrics_counter(r,
+        "hookline_ingest_connections_rejected_total", NULL,
+        "connections closed because HOOKLINE_MAX_CONNS was reached (the "
+        "oldest idle one makes room for a new one)");
+    m->conns_timed_out = hl_metrics_counter(r,
+        "hookline_ingest_connections_timed_out_total", NULL,
+        "connections closed for not sending a whole request within "
+        "HOOKLINE_REQUEST_TIMEOUT_MS (slow or idle clients)");
     if (m->verify_failures == NULL || m->signature_failures == NULL ||
         m->ignored_bodies == NULL ||
-        m->ack_latency == NULL || m->inflight == NULL || m->redis_up == NULL)
+        m->ack_latency == NULL || m->inflight == NULL || m->redis_up == NULL ||
+        m->conns == NULL || m->conns_rejected == NULL ||
+        m->conns_timed_out == NULL)
         return HL_ENOMEM;
     return HL_OK;
 }

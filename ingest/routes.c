@@ -73,6 +73,7 @@ static void metrics_get(struct hl_ingest *ing, struct evhttp_request *req) {
     struct evbuffer *b = evbuffer_new();
 
     hl_metric_set(ing->m.inflight, (double)ing->inflight);
+    hl_metric_set(ing->m.conns, (double)ingest_conns_open(ing));
     hl_metric_set(ing->m.redis_up, hl_redis_ready(ing->redis));
     if (b == NULL || hl_metrics_render(ing->m.reg, b) != HL_OK) {
         evbuffer_free(b);
@@ -91,6 +92,7 @@ void ingest_route_cb(struct evhttp_request *req, void *arg) {
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     char path[PATH_MAX_BYTES];
 
+    ingest_conns_request(ing, req);
     if (hl_http_path(req, path, sizeof(path)) != HL_OK) {
         ingest_reply(ing, req, 404, "Not Found");
         return;
