@@ -22,7 +22,6 @@
 #include "hl_batch.h"
 #include "hl_event.h"
 #include "hl_json.h"
-#include "hl_keys.h"
 #include "hl_time.h"
 
 #include <stdarg.h>
@@ -254,13 +253,6 @@ static void check_secrets(struct doctor *d) {
 
 /* ------------------------------------------------------------ redis */
 
-static void redis_where(const struct hl_cfg *cfg, char *out, size_t sz) {
-    if (cfg->redis.unix_path[0] != '\0')
-        snprintf(out, sz, "%.100s", cfg->redis.unix_path);
-    else
-        snprintf(out, sz, "%.100s:%d", cfg->redis.host, cfg->redis.port);
-}
-
 static void persistence(struct doctor *d, struct check *k, const char *at) {
     const char *argv[3] = { "CONFIG", "GET", "appendonly" };
     char err[HL_ERR_LEN];
@@ -294,7 +286,7 @@ static void check_redis(struct doctor *d) {
     struct check k;
 
     check_init(&k, "redis", NULL);
-    redis_where(d->c->cfg, at, sizeof(at));
+    ctl_redis_where(&d->c->cfg->redis, at, sizeof(at));
     if (ctl_redis_open(d->c, err) != HL_OK ||
         ctl_redis_cmd(d->c, &r, 1, ping, NULL, err) != HL_OK) {
         set(&k, CTL_ST_FAIL, "start Redis, or set REDIS_URL "
@@ -640,51 +632,23 @@ static void check_pages(struct doctor *d) {
 
 /* ------------------------------------------------------------ workers */
 
-/* Live workers: a heartbeat younger than one lease (worker/membership.c). */
-static int live_workers(struct doctor *d, long long *live,
-                        char err[HL_ERR_LEN]) {
-    char key[HL_KEY_MAX], since[32];
-    const char *argv[4] = { "ZCOUNT", key, since, "+inf" };
-    redisReply *r = NULL;
-    int rc;
-
-    if (hl_keys_workers(d->c->cfg->prefix, key) != HL_OK)
-        return HL_ETOOBIG;
-    snprintf(since, sizeof(since), "%lld",
-             hl_time_now_ms() - d->c->cfg->lease_ms);
-    rc = ctl_redis_cmd(d->c, &r, 4, argv, NULL, err);
-    if (rc != HL_OK)
-        return rc;
-    *live = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-    freeReplyObject(r);
-    return HL_OK;
-}
-
-/* Partitions without a lease (one pipelined GET per partition). */
+/* Partitions without a lease (ctl_lease_owners). */
 static int unowned(struct doctor *d, long long *out, char err[HL_ERR_LEN]) {
     long n, parts = (long)d->c->cfg->partitions;
-    char key[HL_KEY_MAX];
-    const char *argv[2] = { "GET", key };
-    redisReply *r = NULL;
-    int rc = HL_OK;
+    char (*owners)[HL_ID_MAX] = calloc((size_t)parts, sizeof(*owners));
+    int rc;
 
     *out = 0;
-    for (n = 0; n < parts; n++) {
-        if (hl_keys_lease(d->c->cfg->prefix, n, key) != HL_OK)
-            return HL_ETOOBIG;
-        if (ctl_redis_append(d->c, 2, argv, NULL) != HL_OK)
-            return HL_ENOMEM;
+    if (owners == NULL) {
+        snprintf(err, HL_ERR_LEN, "out of memory");
+        return HL_ENOMEM;
     }
-    for (n = 0; n < parts; n++) {
-        int one = ctl_redis_next(d->c, &r, err);
-        if (one != HL_OK) {
-            rc = one;           /* read every reply, keep the first error */
-            continue;
-        }
-        if (r->type != REDIS_REPLY_STRING)
+    rc = ctl_lease_owners(d->c, owners, err);
+    for (n = 0; rc == HL_OK && n < parts; n++) {
+        if (owners[n][0] == '\0')
             (*out)++;
-        freeReplyObject(r);
     }
+    free(owners);
     return rc;
 }
 
@@ -697,8 +661,8 @@ static void check_workers(struct doctor *d) {
     check_init(&k, "workers", NULL);
     if (!d->redis_ok) {
         set(&k, CTL_ST_SKIP, NULL, "needs Redis (see redis)");
-    } else if (live_workers(d, &live, err) != HL_OK ||
-               unowned(d, &none, err) != HL_OK) {
+    } else if (ctl_workers_live(d->c, hl_time_now_ms(), &live, err)
+                   != HL_OK || unowned(d, &none, err) != HL_OK) {
         set(&k, CTL_ST_FAIL, NULL, "cannot read the workers' keys: %s",
             err);
     } else if (live == 0) {

@@ -1,8 +1,9 @@
 /* cmd_stats.c - `hookctl stats`: what an operator looks at first. Per
  * partition the queued and in-flight counts, the age of the oldest queued
  * event and the lease owner; the workers and their heartbeats; dead
- * letters by reason. One pipeline for the partition reads, so a stats run
- * costs a few round trips whatever the partition count. */
+ * letters by reason. One pipeline for the partition reads and one for
+ * the lease owners (workers.c), so a stats run costs a few round trips
+ * whatever the partition count. */
 #include "ctl.h"
 #include "hl_envelope.h"
 #include "hl_keys.h"
@@ -12,14 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READS_PER_PART 4          /* LLEN q, LLEN inflight, LINDEX, GET */
+#define READS_PER_PART 3          /* LLEN q, LLEN inflight, LINDEX */
 #define DLQ_COUNT_MAX 100000      /* dead letters read to count reasons */
 
 struct part_stat {
     long long queued;
     long long inflight;
     long long oldest_age_ms;      /* -1: empty queue or unreadable item */
-    char owner[HL_ID_MAX];        /* "" when no lease */
 };
 
 struct reason_count {
@@ -31,6 +31,7 @@ struct stats {
     long long now;
     long nparts;
     struct part_stat *parts;      /* owned, nparts */
+    char (*owners)[HL_ID_MAX];    /* owned, nparts; "" when no lease */
     redisReply *workers;          /* owned: ZRANGE ... WITHSCORES */
     long long dlq_len;
     long long dlq_counted;
@@ -59,18 +60,16 @@ static long long oldest_age(const redisReply *r, long long now) {
 
 static int append_part(struct ctl *c, long n) {
     const struct hl_cfg *cfg = c->cfg;
-    char q[HL_KEY_MAX], inf[HL_KEY_MAX], lease[HL_KEY_MAX];
+    char q[HL_KEY_MAX], inf[HL_KEY_MAX];
     const char *llen_q[2] = { "LLEN", q }, *llen_i[2] = { "LLEN", inf };
-    const char *tail[3] = { "LINDEX", q, "-1" }, *get[2] = { "GET", lease };
+    const char *tail[3] = { "LINDEX", q, "-1" };
 
     if (hl_keys_queue(cfg->prefix, n, q) != HL_OK ||
-        hl_keys_inflight(cfg->prefix, n, inf) != HL_OK ||
-        hl_keys_lease(cfg->prefix, n, lease) != HL_OK)
+        hl_keys_inflight(cfg->prefix, n, inf) != HL_OK)
         return HL_ETOOBIG;
     if (ctl_redis_append(c, 2, llen_q, NULL) != HL_OK ||
         ctl_redis_append(c, 2, llen_i, NULL) != HL_OK ||
-        ctl_redis_append(c, 3, tail, NULL) != HL_OK ||
-        ctl_redis_append(c, 2, get, NULL) != HL_OK)
+        ctl_redis_append(c, 3, tail, NULL) != HL_OK)
         return HL_ENOMEM;
     return HL_OK;
 }
@@ -104,10 +103,8 @@ static int read_parts(struct ctl *c, struct stats *st, char err[HL_ERR_LEN]) {
                 p->queued = reply_int(r);
             else if (i == 1)
                 p->inflight = reply_int(r);
-            else if (i == 2)
+            else
                 p->oldest_age_ms = oldest_age(r, st->now);
-            else if (r->type == REDIS_REPLY_STRING)
-                snprintf(p->owner, sizeof(p->owner), "%s", r->str);
             freeReplyObject(r);
         }
     }
@@ -178,22 +175,27 @@ static int read_dlq(struct ctl *c, struct stats *st, char err[HL_ERR_LEN]) {
     return rc == HL_OK ? ctl_dlq_scan(c, 0, count_cb, st, err) : rc;
 }
 
-/* Heartbeat age and live flag of worker i (DESIGN: live while the
- * heartbeat is younger than one lease time, as worker/membership.c). */
-static long long worker_age(const struct stats *st, size_t i) {
+/* The heartbeat (wall ms) of worker i. */
+static long long heartbeat(const struct stats *st, size_t i) {
     const redisReply *score = st->workers->element[2 * i + 1];
     long long hb = 0;
 
     if (score->type == REDIS_REPLY_STRING)
         (void)hl_parse_int64(score->str, &hb);
-    return st->now - hb;
+    return hb;
+}
+
+/* Live worker i: the workers' own rule (ctl_worker_live). */
+static int worker_live(const struct ctl *c, const struct stats *st,
+                       size_t i) {
+    return ctl_worker_live(c, heartbeat(st, i), st->now);
 }
 
 static long owned_by(const struct stats *st, const char *id) {
     long n, count = 0;
 
     for (n = 0; n < st->nparts; n++)
-        if (strcmp(st->parts[n].owner, id) == 0)
+        if (strcmp(st->owners[n], id) == 0)
             count++;
     return count;
 }
@@ -214,30 +216,30 @@ static json_object *stats_json(const struct ctl *c, const struct stats *st) {
                                json_object_new_int64(p->inflight));
         json_object_object_add(e, "oldest_age_ms", p->oldest_age_ms < 0
             ? NULL : json_object_new_int64(p->oldest_age_ms));
-        json_object_object_add(e, "owner", p->owner[0]
-            ? json_object_new_string(p->owner) : NULL);
+        json_object_object_add(e, "owner", st->owners[n][0]
+            ? json_object_new_string(st->owners[n]) : NULL);
         json_object_array_add(parts, e);
         queued += p->queued;
         inflight += p->inflight;
         if (p->oldest_age_ms > oldest)
             oldest = p->oldest_age_ms;
-        unowned += p->owner[0] == '\0';
+        unowned += st->owners[n][0] == '\0';
     }
     json_object_object_add(o, "partitions", parts);
     ws = json_object_new_array();
     for (i = 0; i < nw; i++) {
         json_object *e = json_object_new_object();
         const char *id = st->workers->element[2 * i]->str;
-        long long age = worker_age(st, i);
+        int is_live = worker_live(c, st, i);
         json_object_object_add(e, "id", json_object_new_string(id));
         json_object_object_add(e, "heartbeat_age_ms",
-                               json_object_new_int64(age));
-        json_object_object_add(e, "live", json_object_new_boolean(
-            age <= c->cfg->lease_ms));
+                               json_object_new_int64(st->now -
+                                                     heartbeat(st, i)));
+        json_object_object_add(e, "live", json_object_new_boolean(is_live));
         json_object_object_add(e, "partitions",
                                json_object_new_int64(owned_by(st, id)));
         json_object_array_add(ws, e);
-        live += age <= c->cfg->lease_ms;
+        live += is_live;
     }
     json_object_object_add(o, "workers", ws);
     json_object_object_add(o, "live_workers", json_object_new_int64(live));
@@ -276,25 +278,24 @@ static void print_human(const struct ctl *c, const struct stats *st) {
         const struct part_stat *p = &st->parts[n];
         ctl_fmt_age(p->oldest_age_ms, age, sizeof(age));
         printf("%9ld %8lld %9lld %8s  %s\n", n, p->queued, p->inflight, age,
-               p->owner[0] ? p->owner : "(none)");
+               st->owners[n][0] ? st->owners[n] : "(none)");
         queued += p->queued;
         inflight += p->inflight;
         if (p->oldest_age_ms > oldest)
             oldest = p->oldest_age_ms;
-        unowned += p->owner[0] == '\0';
+        unowned += st->owners[n][0] == '\0';
     }
     ctl_fmt_age(oldest, age, sizeof(age));
     printf("%9s %8lld %9lld %8s  %ld/%ld owned\n\n", "total", queued,
            inflight, age, st->nparts - unowned, st->nparts);
     for (i = 0; i < nw; i++)
-        live += worker_age(st, i) <= c->cfg->lease_ms;
+        live += worker_live(c, st, i);
     printf("WORKERS: %ld live\n", live);
     for (i = 0; i < nw; i++) {
         const char *id = st->workers->element[2 * i]->str;
-        long long a = worker_age(st, i);
-        ctl_fmt_age(a, age, sizeof(age));
+        ctl_fmt_age(st->now - heartbeat(st, i), age, sizeof(age));
         printf("  %-40s heartbeat %s ago, %ld partitions%s\n", id, age,
-               owned_by(st, id), a <= c->cfg->lease_ms ? "" : " (gone)");
+               owned_by(st, id), worker_live(c, st, i) ? "" : " (gone)");
     }
     printf("\nDEAD LETTERS: %lld\n", st->dlq_len);
     for (i = 0; i < st->nreasons; i++)
@@ -316,11 +317,13 @@ int ctl_cmd_stats(struct ctl *c, int argc, char **argv) {
     st.now = hl_time_now_ms();
     st.nparts = (long)c->cfg->partitions;
     st.parts = calloc((size_t)st.nparts, sizeof(*st.parts));
-    if (st.parts == NULL) {
+    st.owners = calloc((size_t)st.nparts, sizeof(*st.owners));
+    if (st.parts == NULL || st.owners == NULL) {
         ctl_errorf(c, "out of memory");
         goto cleanup;
     }
     if (ctl_redis_open(c, err) != HL_OK || read_parts(c, &st, err) != HL_OK ||
+        ctl_lease_owners(c, st.owners, err) != HL_OK ||
         read_workers(c, &st, err) != HL_OK || read_dlq(c, &st, err) != HL_OK) {
         ctl_errorf(c, "%s", err);
         goto cleanup;
@@ -335,6 +338,7 @@ int ctl_cmd_stats(struct ctl *c, int argc, char **argv) {
 cleanup:
     if (st.workers != NULL)
         freeReplyObject(st.workers);
+    free(st.owners);
     free(st.parts);
     return rc;
 }

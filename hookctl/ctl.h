@@ -76,6 +76,10 @@ void ctl_fmt_age(long long ms, char *out, size_t sz);
 
 /* ---- redis.c: the blocking connection ------------------------------- */
 
+/* Where Redis is, for messages: "host:port" or the socket path (never
+ * the password), into `out` (112 bytes hold any). */
+void ctl_redis_where(const struct hl_redis_addr *a, char *out, size_t sz);
+
 /* Connects to REDIS_URL (AUTH and SELECT as configured), unless already
  * connected. Returns HL_OK, or HL_EIO with `err` saying why (never the
  * password). The connection is c->db, freed by ctl_cleanup(). */
@@ -94,6 +98,26 @@ int ctl_redis_cmd(struct ctl *c, redisReply **reply, int argc,
 int ctl_redis_append(struct ctl *c, int argc, const char **argv,
                      const size_t *lens);
 int ctl_redis_next(struct ctl *c, redisReply **reply, char err[HL_ERR_LEN]);
+
+/* ---- workers.c: who is live, who owns which partition --------------- */
+
+/* 1 when a worker whose heartbeat is `heartbeat_ms` (wall ms) is live at
+ * `now`: the rule of hl_membership.h under HOOKLINE_LEASE_MS, as the
+ * workers themselves apply it. */
+int ctl_worker_live(const struct ctl *c, long long heartbeat_ms,
+                    long long now);
+
+/* The number of live workers at `now` (a ZCOUNT of <prefix>:workers) into
+ * *live. HL_OK, or an error with `err` set. */
+int ctl_workers_live(struct ctl *c, long long now, long long *live,
+                     char err[HL_ERR_LEN]);
+
+/* The lease owner (a worker id) of each partition 0..HOOKLINE_PARTITIONS-1
+ * into owners[n], "" when the partition has no lease: one pipelined GET
+ * per partition. `owners` has HOOKLINE_PARTITIONS slots (borrowed).
+ * HL_OK, or the first error with `err` set (owners then partly filled). */
+int ctl_lease_owners(struct ctl *c, char (*owners)[HL_ID_MAX],
+                     char err[HL_ERR_LEN]);
 
 /* ---- cmd_dlq.c: walking the dead-letter list ------------------------ */
 

@@ -15,8 +15,7 @@ static struct timeval timeout_tv(void) {
     return tv;
 }
 
-/* "host:port" or the socket path, for messages. */
-static void where(const struct hl_redis_addr *a, char *out, size_t sz) {
+void ctl_redis_where(const struct hl_redis_addr *a, char *out, size_t sz) {
     if (a->unix_path[0] != '\0')
         snprintf(out, sz, "%.100s", a->unix_path);
     else
@@ -55,7 +54,7 @@ int ctl_redis_open(struct ctl *c, char err[HL_ERR_LEN]) {
 
     if (c->db != NULL)
         return HL_OK;
-    where(a, at, sizeof(at));
+    ctl_redis_where(a, at, sizeof(at));
     if (a->unix_path[0] != '\0')
         db = redisConnectUnixWithTimeout(a->unix_path, tv);
     else

@@ -1,10 +1,12 @@
 /* membership.c - this worker's heartbeat in <prefix>:workers (a zset of
  * worker id -> last heartbeat ms) and its share of the partitions:
  * ceil(partitions / live workers). A worker is live while its heartbeat is
- * younger than one lease time; older entries are removed by whoever sees
+ * younger than one lease time (hl_membership.h, the rule hookctl uses
+ * too); entries older than three lease times are removed by whoever sees
  * them. Each tick then drives the lease work (lease.c). */
 #include "worker.h"
 #include "hl_log.h"
+#include "hl_membership.h"
 #include "hl_time.h"
 
 #include <stdio.h>
@@ -56,7 +58,8 @@ void worker_membership_tick(struct hl_worker *w) {
     }
     snprintf(nowb, sizeof(nowb), "%lld", now);
     snprintf(old, sizeof(old), "(%lld", now - 3 * w->cfg->lease_ms);
-    snprintf(live, sizeof(live), "%lld", now - w->cfg->lease_ms);
+    snprintf(live, sizeof(live), "%lld",
+             hl_membership_live_since(now, w->cfg->lease_ms));
     for (i = 0; i < 4; i++) {
         l1[i] = strlen(zadd[i]);
         l2[i] = strlen(zrem[i]);
