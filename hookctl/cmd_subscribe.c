@@ -288,7 +288,7 @@ int ctl_cmd_subscribe(struct ctl *c, int argc, char **argv) {
     struct target *t = NULL;
     json_object *out = NULL, *list = NULL;
     size_t n = 0;
-    int rc, all_ok = 0, added;
+    int rc, all_ok = 0, added, printed;
 
     rc = parse_opts(c, argc, argv, &fields, &page);
     if (rc != CTL_EXIT_OK)
@@ -324,13 +324,17 @@ int ctl_cmd_subscribe(struct ctl *c, int argc, char **argv) {
     if (c->json) {
         if (hl_json_add(out, "ok", json_object_new_boolean(all_ok)) != HL_OK)
             goto cleanup;
+        /* hl_json_add takes `list` always; ctl_print_json takes `out` */
         added = hl_json_add(out, "pages", list) == HL_OK;
         list = NULL;
-        if (!added || ctl_print_json(out) != HL_OK) {
-            out = NULL;
+        if (!added) {
+            ctl_errorf(c, "out of memory");
             goto cleanup;
         }
+        printed = ctl_print_json(out) == HL_OK;
         out = NULL;
+        if (!printed)
+            goto cleanup;
     }
     rc = all_ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 cleanup:
