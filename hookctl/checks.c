@@ -580,35 +580,76 @@ int ctl_url_add_query(char *url, size_t sz, const char *query) {
     return HL_OK;
 }
 
-void ctl_url_origin(const char *url, char *out, size_t sz) {
-    const char *sep = strstr(url, "://");
-    const char *host, *end, *at;
+/* 1 when [host, end) is a host with an optional all-digit port: "h",
+ * "h:443", "[::1]:8443". Anything else (e.g. "user:pass" left by an
+ * unescaped '/' in a password) is not shown. */
+static int host_port_ok(const char *host, const char *end) {
+    const char *p;
 
-    if (sep == NULL || sep == url) {
+    if (host == end)
+        return 0;
+    if (*host == '[') {
+        p = memchr(host, ']', (size_t)(end - host));
+        if (p == NULL)
+            return 0;
+        p++;
+        if (p < end && *p != ':')
+            return 0;
+    } else {
+        p = memchr(host, ':', (size_t)(end - host));
+        if (p == NULL)
+            return 1;
+    }
+    for (p = p < end ? p + 1 : p; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+    }
+    return 1;
+}
+
+/* Splits scheme://[userinfo@]host[:port][/path...]: *sep at "://",
+ * [*host, *end) the host and port. The user info ends at the authority's
+ * LAST '@' (a password may hold '@'). Returns 0 when `url` has no scheme
+ * or no host that can be shown. */
+static int authority(const char *url, const char **sep, const char **host,
+                     const char **end) {
+    const char *p;
+
+    *sep = strstr(url, "://");
+    if (*sep == NULL || *sep == url)
+        return 0;
+    *host = *sep + 3;
+    *end = *host + strcspn(*host, "/?#");
+    for (p = *end; p > *host; p--) {
+        if (p[-1] == '@') {
+            *host = p;
+            break;
+        }
+    }
+    return host_port_ok(*host, *end);
+}
+
+void ctl_url_origin(const char *url, char *out, size_t sz) {
+    const char *sep, *host, *end;
+
+    if (!authority(url, &sep, &host, &end)) {
         snprintf(out, sz, "(unparsable URL)");
         return;
     }
-    host = sep + 3;
-    end = host + strcspn(host, "/?#");
-    at = memchr(host, '@', (size_t)(end - host));
-    if (at != NULL)
-        host = at + 1;
     snprintf(out, sz, "%.*s://%.*s", (int)(sep - url), url,
              (int)(end - host), host);
 }
 
 void ctl_url_shown(const char *url, char *out, size_t sz) {
-    const char *sep = strstr(url, "://");
+    const char *sep, *host, *end;
     size_t n;
 
     ctl_url_origin(url, out, sz);
-    if (sep == NULL || sep == url)
+    if (!authority(url, &sep, &host, &end))
         return;
-    sep += 3;
-    sep += strcspn(sep, "/?#");
     n = strlen(out);
-    if (*sep == '/' && n < sz)
-        snprintf(out + n, sz - n, "%.*s", (int)strcspn(sep, "?#"), sep);
+    if (*end == '/' && n < sz)
+        snprintf(out + n, sz - n, "%.*s", (int)strcspn(end, "?#"), end);
 }
 
 int ctl_url_is_https(const char *url) {

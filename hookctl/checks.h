@@ -161,8 +161,11 @@ int ctl_url_graph(const struct hl_cfg *cfg, const char *node,
  * HL_OK or HL_ETOOBIG (url unchanged). */
 int ctl_url_add_query(char *url, size_t sz, const char *query);
 
-/* scheme://host[:port] of `url`, without user info, path or query, for
- * messages; "(unparsable URL)" when it has no scheme. */
+/* scheme://host[:port] of `url`, without user info (everything up to
+ * the authority's last '@'), path or query, for messages; "(unparsable
+ * URL)" when it has no scheme, or what is left is not a host with an
+ * optional numeric port (e.g. the "user:pass" an unescaped '/' in a
+ * password leaves). */
 void ctl_url_origin(const char *url, char *out, size_t sz);
 
 /* ctl_url_origin() plus the path: `url` without user info, query or

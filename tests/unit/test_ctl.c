@@ -331,6 +331,43 @@ static void check_urls(void) {
     HT_CHECK_END();
 }
 
+/* Every shown form of `url` is `want` (origin) / `want_shown`, and holds
+ * none of the password `pw`. */
+static void origin_is(const char *url, const char *want,
+                      const char *want_shown, const char *pw) {
+    char shown[256];
+
+    ctl_url_origin(url, shown, sizeof(shown));
+    HT_ASSERT_EQ_STR(shown, want);
+    if (pw != NULL)
+        HT_ASSERT_NOT_CONTAINS(shown, pw);
+    ctl_url_shown(url, shown, sizeof(shown));
+    HT_ASSERT_EQ_STR(shown, want_shown);
+    if (pw != NULL)
+        HT_ASSERT_NOT_CONTAINS(shown, pw);
+}
+
+static void check_url_user_info(void) {
+    HT_CHECK_BEGIN("user info is never shown: a password with '@' is cut "
+                   "at the last '@', one with '/' makes the URL unshown");
+    origin_is("https://u:p@ss@bot.example.com/hook?x=1",
+              "https://bot.example.com", "https://bot.example.com/hook",
+              "ss");
+    origin_is("https://u:p@s@s@h:8443/a/b@c", "https://h:8443",
+              "https://h:8443/a/b@c", "p@s");
+    origin_is("http://user@[::1]:3000/webhook", "http://[::1]:3000",
+              "http://[::1]:3000/webhook", "user");
+    origin_is("https://u:secretpw/x@h/hook", "(unparsable URL)",
+              "(unparsable URL)", "secretpw");
+    origin_is("https://u:pw@/hook", "(unparsable URL)", "(unparsable URL)",
+              "pw");
+    origin_is("https://h:x1/hook", "(unparsable URL)", "(unparsable URL)",
+              NULL);
+    origin_is("https://graph.facebook.com", "https://graph.facebook.com",
+              "https://graph.facebook.com", NULL);
+    HT_CHECK_END();
+}
+
 /* ---- payload builders ---------------------------------------------------- */
 
 /* Builds and serialises `ev` into a page body, then splits it back. */
@@ -405,6 +442,7 @@ int main(void) {
     check_graph_error();
     check_graph_reads();
     check_urls();
+    check_url_user_info();
     check_builders();
     return ht_summary();
 }
