@@ -456,17 +456,39 @@ static int app_has(json_object *app, const char *field) {
     return 0;
 }
 
-int ctl_subs_has(json_object *data, const char *field) {
-    size_t i, n;
+/* 1 when `app`'s "id" (a string, or a number as Graph may send) is
+ * `id`. */
+static int app_is(json_object *app, const char *id) {
+    json_object *v = member(app, "id");
 
-    if (data == NULL || !json_object_is_type(data, json_type_array))
+    if (v == NULL || (!json_object_is_type(v, json_type_string) &&
+                      !json_object_is_type(v, json_type_int)))
         return 0;
-    n = json_object_array_length(data);
+    return strcmp(json_object_get_string(v), id) == 0;
+}
+
+enum ctl_subs ctl_subs_match(json_object *data, const char *app_id,
+                             const char *field, json_object **app) {
+    size_t i, n = 0;
+
+    *app = NULL;
+    if (data != NULL && json_object_is_type(data, json_type_array))
+        n = json_object_array_length(data);
+    if (n == 0)
+        return CTL_SUBS_NONE;
     for (i = 0; i < n; i++) {
-        if (app_has(json_object_array_get_idx(data, i), field))
-            return 1;
+        json_object *a = json_object_array_get_idx(data, i);
+        if (app_id != NULL && !app_is(a, app_id))
+            continue;
+        if (app_id != NULL || app_has(a, field)) {
+            *app = a;
+            return app_has(a, field) ? CTL_SUBS_OK : CTL_SUBS_NO_FIELD;
+        }
     }
-    return 0;
+    if (app_id != NULL)
+        return CTL_SUBS_OTHERS;
+    *app = json_object_array_get_idx(data, 0);
+    return CTL_SUBS_NO_FIELD;
 }
 
 void ctl_subs_fields(json_object *app, char *out, size_t sz) {

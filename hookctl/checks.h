@@ -118,8 +118,9 @@ int ctl_graph_success(const char *body, size_t len);
  * is no general advice for it. Static text. */
 const char *ctl_fix_graph(long long code, long long subcode);
 
-/* GET /me?fields=id,name: copies "id" and "name" (name may be absent:
- * ""). Returns HL_OK, or HL_EINVAL when there is no string "id". */
+/* GET /me?fields=id,name or GET /app (whose page or app a token is):
+ * copies "id" and "name" (name may be absent: ""). Returns HL_OK, or
+ * HL_EINVAL when there is no string "id". */
 int ctl_me_parse(const char *body, size_t len, char *id, size_t idsz,
                  char *name, size_t namesz);
 
@@ -129,8 +130,22 @@ int ctl_me_parse(const char *body, size_t len, char *id, size_t idsz,
 int ctl_subs_parse(const char *body, size_t len, json_object **root,
                    json_object **data);
 
-/* 1 when some app in `data` lists `field` in its subscribed_fields. */
-int ctl_subs_has(json_object *data, const char *field);
+/* What a page's subscribed_apps says about our app and one field. */
+enum ctl_subs {
+    CTL_SUBS_OK = 0,                  /* the app gets the field */
+    CTL_SUBS_NONE,                    /* no app is subscribed at all */
+    CTL_SUBS_OTHERS,                  /* other apps are; ours is not */
+    CTL_SUBS_NO_FIELD                 /* the app is, without the field */
+};
+
+/* Looks for app `app_id` (GET /app with the page token: the app the
+ * token belongs to) in `data`, the apps of a subscribed_apps answer, and
+ * says whether it lists `field` in its subscribed_fields. *app is the
+ * entry judged (borrowed from `data`), NULL for NONE and OTHERS. With
+ * app_id NULL (our app unknown) any app counts: OK with the first app
+ * that has `field`, else NO_FIELD with the first app; never OTHERS. */
+enum ctl_subs ctl_subs_match(json_object *data, const char *app_id,
+                             const char *field, json_object **app);
 
 /* Writes an app's subscribed_fields as "a, b, c" ("(none)" when it has
  * none) into `out`; cut short with "..." when it does not fit. */

@@ -6,7 +6,9 @@
  *   public_url    the same through HOOKLINE_PUBLIC_URL (https, trusted)
  *   signed_post   ingest accepts a signed event (a read receipt: no reply)
  *   page_token    Graph accepts each page token and it is that page's
- *   subscription  the app gets the page's `messages` field
+ *   subscription  our app (GET /app with the page token) gets the page's
+ *                 `messages` field; another app's subscription does not
+ *                 count (when /app fails, any app does, with a warning)
  *   workers       live workers, and every partition has an owner
  * One line per check ("✓", "✗", "!" warning, "-" skipped) with an
  * indented "fix:" line; --json gives {"ok","checks":[...]}. Exit 0 only
@@ -554,47 +556,126 @@ static void check_token(struct doctor *d, size_t i) {
     report(d, &k);
 }
 
-static void subs_result(struct check *k, const char *page,
-                        json_object *data) {
-    char fields[DETAIL_MAX];
-    size_t n = json_object_array_length(data);
+/* Our app, as GET /app with a page token names it (the app the token
+ * was issued to); id "" when that failed, with `why` saying how. */
+struct app_ref {
+    char id[HL_ID_MAX];
+    char name[256];
+    char why[DETAIL_MAX / 2];
+};
 
-    if (n == 0) {
-        set(k, CTL_ST_FAIL, "run `hookctl subscribe`", "page %s: no app "
-            "is subscribed to its webhooks, so Meta sends nothing", page);
-    } else if (!ctl_subs_has(data, "messages")) {
-        ctl_subs_fields(json_object_array_get_idx(data, 0), fields,
-                        sizeof(fields));
-        set(k, CTL_ST_FAIL, "run `hookctl subscribe` (it subscribes "
-            "messages and the other fields hookline answers)", "page %s: "
-            "subscribed to %s, but not to messages", page, fields);
+static void our_app(struct doctor *d, const struct hl_page *pg,
+                    struct app_ref *a) {
+    struct ctl_http_resp r;
+
+    memset(a, 0, sizeof(*a));
+    if (ctl_graph_do(d->c, "GET", "app", NULL, NULL, &pg->token, NULL, &r)
+            == HL_ENOMEM)
+        snprintf(a->why, sizeof(a->why), "out of memory");
+    else if (r.status == 0)
+        snprintf(a->why, sizeof(a->why), "no answer: %s", r.err);
+    else if (r.status != 200)
+        ctl_graph_error_text(r.status, r.body, r.body_len, a->why,
+                             sizeof(a->why));
+    else if (ctl_me_parse(r.body, r.body_len, a->id, sizeof(a->id),
+                          a->name, sizeof(a->name)) != HL_OK)
+        snprintf(a->why, sizeof(a->why), "200 without an id");
+    ctl_http_resp_cleanup(&r);
+}
+
+/* "name, id N: its fields" of an app entry of subscribed_apps. */
+static void app_text(json_object *app, char *out, size_t sz) {
+    char fields[DETAIL_MAX / 4];
+    json_object *v;
+    const char *name = NULL, *id = NULL;
+
+    if (json_object_object_get_ex(app, "name", &v))
+        name = json_object_get_string(v);
+    if (json_object_object_get_ex(app, "id", &v))
+        id = json_object_get_string(v);
+    ctl_subs_fields(app, fields, sizeof(fields));
+    snprintf(out, sz, "%.100s, id %.64s: %s", name ? name : "?",
+             id ? id : "?", fields);
+}
+
+static const char FIX_SUBSCRIBE[] =
+    "run `hookctl subscribe` (with this page's token it subscribes the "
+    "app the token belongs to: messages and the other fields hookline "
+    "answers)";
+
+/* Our app is unknown: pass/fail stays with the "any app" rule, and the
+ * detail says so, as a warning. */
+static void unknown_app_note(struct check *k, const struct app_ref *a) {
+    char note[DETAIL_MAX / 2];
+
+    snprintf(note, sizeof(note), "warning: cannot tell which app is ours "
+             "(GET /app with the page token: %.300s), so any subscribed "
+             "app counts", a->why);
+    append(k->detail, sizeof(k->detail), note);
+}
+
+/* Fills `k` from the page's subscribed apps and our app `a` (a->id ""
+ * when unknown: then any app counts). */
+static void subs_result(struct check *k, const char *page,
+                        json_object *data, const struct app_ref *a) {
+    size_t n = json_object_array_length(data);
+    char fields[DETAIL_MAX / 2], who[DETAIL_MAX / 4];
+    json_object *app = NULL;
+    enum ctl_subs m = ctl_subs_match(data, a->id[0] ? a->id : NULL,
+                                     "messages", &app);
+
+    snprintf(who, sizeof(who), "this app (%.100s, id %.64s)", a->name,
+             a->id);
+    if (a->id[0] == '\0')
+        snprintf(who, sizeof(who), "an app");
+    if (app != NULL)
+        ctl_subs_fields(app, fields, sizeof(fields));
+    if (m == CTL_SUBS_NONE) {
+        set(k, CTL_ST_FAIL, FIX_SUBSCRIBE, "page %s: no app is subscribed "
+            "to its webhooks, so Meta sends nothing", page);
+    } else if (m == CTL_SUBS_OTHERS) {
+        app_text(json_object_array_get_idx(data, 0), fields,
+                 sizeof(fields));
+        set(k, CTL_ST_FAIL, FIX_SUBSCRIBE, "page %s: %s is not subscribed "
+            "to its webhooks, so Meta sends it nothing; %zu other app%s "
+            "(%s%s)", page, who, n, n == 1 ? " is" : "s are", fields,
+            n > 1 ? ", ..." : "");
+    } else if (m == CTL_SUBS_NO_FIELD) {
+        set(k, CTL_ST_FAIL, FIX_SUBSCRIBE, "page %s: %s is subscribed to "
+            "%s, but not to messages", page, a->id[0] ? who : "the app",
+            fields);
     } else {
-        set(k, CTL_ST_PASS, NULL, "page %s: the app gets its messages "
-            "(%zu app%s subscribed)", page, n, n == 1 ? "" : "s");
+        set(k, CTL_ST_PASS, NULL, "page %s: %s gets its messages (%zu "
+            "app%s subscribed)", page, who, n, n == 1 ? "" : "s");
     }
+    if (a->id[0] == '\0')
+        unknown_app_note(k, a);
 }
 
 static void check_subscription(struct doctor *d, size_t i) {
     const struct hl_page *pg = &d->c->pages[i];
     json_object *root = NULL, *data = NULL;
     struct ctl_http_resp r;
+    struct app_ref a;
     struct check k;
 
     memset(&r, 0, sizeof(r));
     check_init(&k, "subscription", pg->id);
-    if (!d->token_ok[i])
+    if (!d->token_ok[i]) {
         set(&k, CTL_ST_SKIP, NULL, "page %s: its token is not accepted "
             "(see page_token)", pg->id);
-    else if (ctl_graph_do(d->c, "GET", pg->id, "subscribed_apps", NULL,
-                          &pg->token, NULL, &r) == HL_ENOMEM)
+    } else if (ctl_graph_do(d->c, "GET", pg->id, "subscribed_apps", NULL,
+                            &pg->token, NULL, &r) == HL_ENOMEM) {
         set(&k, CTL_ST_FAIL, NULL, "out of memory");
-    else if (r.status != 200)
+    } else if (r.status != 200) {
         graph_failed(d, &k, &r, "GET /{page}/subscribed_apps");
-    else if (ctl_subs_parse(r.body, r.body_len, &root, &data) != HL_OK)
+    } else if (ctl_subs_parse(r.body, r.body_len, &root, &data) != HL_OK) {
         set(&k, CTL_ST_FAIL, NULL, "page %s: subscribed_apps answered "
             "200 without a data list", pg->id);
-    else
-        subs_result(&k, pg->id, data);
+    } else {
+        our_app(d, pg, &a);
+        subs_result(&k, pg->id, data, &a);
+    }
     json_object_put(root);
     ctl_http_resp_cleanup(&r);
     report(d, &k);

@@ -1,6 +1,7 @@
 /* control.c - the /_fake/ endpoints that tests, benchmarks and people
  * drive fakegraph with (the exact list is in usage() in main.c):
- * the request log, counters, fault rules, and subscriptions reset.
+ * the request log, counters, fault rules, another app's subscription
+ * and subscriptions reset.
  * These are never delayed, faulted or recorded. Answers are JSON; a bad
  * request gets 400 {"error":"<what is wrong>"}. */
 #include "fakegraph.h"
@@ -158,6 +159,53 @@ static void requests_delete(struct fg *fg, struct evhttp_request *req) {
     reply_count(req, "cleared", n);
 }
 
+/* A string member of `o`, or NULL when absent or not a string. */
+static const char *str_member(json_object *o, const char *k) {
+    json_object *v = NULL;
+
+    if (!json_object_object_get_ex(o, k, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* POST /_fake/subscriptions {"page","app_id","name","fields":"a,b"}:
+ * another app's subscription to a page, which Graph requests (made for
+ * the fake's own app) never set. */
+static void subscriptions_post(struct fg *fg, struct evhttp_request *req) {
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);    /* <= FG_MAX_BODY (libevent) */
+    const char *page, *app, *name, *fields;
+    json_object *spec = NULL;
+    char err[HL_ERR_LEN];
+    int rc;
+
+    if (n == 0 || hl_json_parse((const char *)evbuffer_pullup(in, -1), n,
+                                HL_JSON_DEPTH, &spec) != HL_OK) {
+        reply_error(req, 400, "the body must be a JSON object");
+        return;
+    }
+    page = str_member(spec, "page");
+    app = str_member(spec, "app_id");
+    name = str_member(spec, "name");
+    fields = str_member(spec, "fields");
+    if (page == NULL || app == NULL || fields == NULL) {
+        reply_error(req, 400, "page, app_id and fields (\"a,b\") are "
+                    "required strings; name is optional");
+        json_object_put(spec);
+        return;
+    }
+    rc = fg_subs_set(&fg->subs, page, app, name ? name : "another app",
+                     fields, err);
+    json_object_put(spec);
+    if (rc != HL_OK) {
+        reply_error(req, rc == HL_ENOMEM ? 500 : 400,
+                    rc == HL_ENOMEM ? "out of memory" : err);
+        return;
+    }
+    reply_count(req, "subscriptions", (long long)fg->subs.n);
+}
+
 static void subscriptions_delete(struct fg *fg, struct evhttp_request *req) {
     long long n = (long long)fg->subs.n;
 
@@ -181,6 +229,9 @@ void fg_control_handle(struct fg *fg, struct evhttp_request *req,
         faults_post(fg, req);
     else if (strcmp(path, "/_fake/faults") == 0 && m == EVHTTP_REQ_DELETE)
         faults_delete(fg, req);
+    else if (strcmp(path, "/_fake/subscriptions") == 0 &&
+             m == EVHTTP_REQ_POST)
+        subscriptions_post(fg, req);
     else if (strcmp(path, "/_fake/subscriptions") == 0 &&
              m == EVHTTP_REQ_DELETE)
         subscriptions_delete(fg, req);

@@ -5,6 +5,7 @@
  *   POST /{version}/{page}/messages          (Send API)
  *   GET|POST|DELETE /{version}/{page}/subscribed_apps
  *   GET /{version}/me                        (whose token is this: doctor)
+ *   GET /{version}/app                       (which app it is for: doctor)
  * records every Graph request in a bounded log, and injects faults on
  * command (status + Graph error, delay, dropped connection). Control is
  * over HTTP under /_fake/ (see usage() in main.c for the exact surface).
@@ -34,12 +35,16 @@
 #define FG_PENDING_MAX 100000     /* delayed answers in flight */
 #define FG_DELAY_MAX_MS 600000    /* longest delay a rule or env may ask */
 #define FG_MAX_BODY 1048576       /* largest request body (libevent: 413) */
-#define FG_SUB_PAGES_MAX 1024     /* pages with a subscription */
+#define FG_SUB_PAGES_MAX 1024     /* subscriptions kept (page, app) */
 #define FG_SUB_FIELDS_MAX 64      /* fields in one subscription */
 #define FG_TOKEN_MAX 4096         /* longest access token looked at */
 #define FG_RAW_MAX 4096           /* non-JSON body bytes kept in the log */
-#define FG_APP_ID "1000000000000001"  /* the fake app's id */
+/* The fake's own app: every accepted token belongs to it (GET /app).
+ * Not the dev page id (1000000000000001), so a check that mixes up app
+ * and page ids fails against the fake too. */
+#define FG_APP_ID "900000000000001"
 #define FG_APP_NAME "hookline"
+#define FG_APP_NAME_MAX 64            /* an app name in a subscription */
 #define FG_PAGE_NAME "Fake Page"      /* GET /me's name */
 
 /* The Graph endpoints a request or a rule can name. */
@@ -48,6 +53,7 @@ enum fg_endpoint {
     FG_EP_MESSAGES,           /* /{version}/{page}/messages */
     FG_EP_SUBSCRIBED_APPS,    /* /{version}/{page}/subscribed_apps */
     FG_EP_ME,                 /* /{version}/me: the token's own node */
+    FG_EP_APP,                /* /{version}/app: the token's app */
     FG_EP_ANY                 /* rules only: all of the above */
 };
 
@@ -55,7 +61,8 @@ enum fg_endpoint {
 struct fg_path {
     enum fg_endpoint ep;
     char version[32];         /* "v25.0", or "" when unversioned */
-    char page[HL_ID_MAX];     /* page id, or "me" (FG_EP_ME too) */
+    char page[HL_ID_MAX];     /* page id, or "me" / "app" (FG_EP_ME,
+                                 FG_EP_APP) */
 };
 
 /* ---------------------------------------------------------------- faults */
@@ -187,6 +194,8 @@ void fg_log_clear(struct fg_log *l);
 
 struct fg_sub {
     char page[HL_ID_MAX];
+    char app[HL_ID_MAX];                  /* the subscribed app's id */
+    char name[FG_APP_NAME_MAX];           /* and its name */
     char *fields[FG_SUB_FIELDS_MAX];      /* owned */
     size_t n;
 };
@@ -283,12 +292,24 @@ const char *fg_send_recipient(json_object *body);
  * `ans`. Returns HL_OK or HL_ENOMEM. */
 int fg_me_answer(struct fg *fg, struct fg_answer *ans);
 
+/* graph.c: GET /app, answered as for a page token of the fake's app:
+ * {"id":FG_APP_ID,"name":FG_APP_NAME}. Fills `ans`. HL_OK or HL_ENOMEM. */
+int fg_app_answer(struct fg *fg, struct fg_answer *ans);
+
 /* subs.c: subscribed_apps. `fields` is the subscribed_fields argument
  * (NULL when absent). Fills `ans`. Returns HL_OK or HL_ENOMEM. */
 int fg_subs_answer(struct fg *fg, enum evhttp_cmd_type method,
                    const char *page, const char *fields,
                    struct fg_answer *ans);
 void fg_subs_cleanup(struct fg_subs *s);
+
+/* Sets app `app` (named `name`)'s subscription to `page` to `fields`
+ * ("a,b"), replacing its earlier one: for another app than the fake's own
+ * (POST /_fake/subscriptions). Borrows everything. Returns HL_OK,
+ * HL_EINVAL (err names the bad field or value), HL_ETOOBIG
+ * (FG_SUB_PAGES_MAX subscriptions kept) or HL_ENOMEM. */
+int fg_subs_set(struct fg_subs *s, const char *page, const char *app,
+                const char *name, const char *fields, char err[HL_ERR_LEN]);
 
 /* reply.c: sends `ans` now, or after ans->delay_ms, or drops the
  * connection. Takes ownership of ans->body always; answers `req` exactly

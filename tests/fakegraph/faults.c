@@ -309,11 +309,13 @@ static int parse_endpoint(json_object *v, enum fg_endpoint *out,
         *out = FG_EP_SUBSCRIBED_APPS;
     else if (strcmp(s, "me") == 0)
         *out = FG_EP_ME;
+    else if (strcmp(s, "app") == 0)
+        *out = FG_EP_APP;
     else if (strcmp(s, "any") == 0)
         *out = FG_EP_ANY;
     else {
         snprintf(err, HL_ERR_LEN, "endpoint must be messages, "
-                 "subscribed_apps, me or any");
+                 "subscribed_apps, me, app or any");
         return HL_EINVAL;
     }
     return HL_OK;
@@ -502,6 +504,7 @@ static const char *endpoint_name(enum fg_endpoint ep) {
     case FG_EP_MESSAGES: return "messages";
     case FG_EP_SUBSCRIBED_APPS: return "subscribed_apps";
     case FG_EP_ME: return "me";
+    case FG_EP_APP: return "app";
     case FG_EP_ANY: return "any";
     default: return "none";
     }

@@ -111,6 +111,20 @@ int fg_me_answer(struct fg *fg, struct fg_answer *ans) {
     return rc;
 }
 
+/* A page token is issued to one app; every token the fake accepts is
+ * its own app's. */
+int fg_app_answer(struct fg *fg, struct fg_answer *ans) {
+    json_object *o = json_object_new_object();
+    int rc = HL_ENOMEM;
+
+    (void)fg;
+    if (o != NULL && fg_json_add_str(o, "id", FG_APP_ID) == HL_OK &&
+        fg_json_add_str(o, "name", FG_APP_NAME) == HL_OK)
+        rc = fg_answer_json(ans, 200, o);
+    json_object_put(o);
+    return rc;
+}
+
 /* ------------------------------------------------------------ reading */
 
 static int read_body(struct call *c, struct evhttp_request *req) {
@@ -317,7 +331,8 @@ static int normal_answer(struct fg *fg, struct call *c,
         return fg_graph_error(fg, 404, 2500, -1, msg, ans);
     }
     if ((c->p->ep == FG_EP_MESSAGES && c->method != EVHTTP_REQ_POST) ||
-        (c->p->ep == FG_EP_ME && c->method != EVHTTP_REQ_GET)) {
+        ((c->p->ep == FG_EP_ME || c->p->ep == FG_EP_APP) &&
+         c->method != EVHTTP_REQ_GET)) {
         snprintf(msg, sizeof(msg), "Unsupported %s request.",
                  method_name(c->method));
         return fg_graph_error(fg, 404, 100, -1, msg, ans);
@@ -334,6 +349,8 @@ static int normal_answer(struct fg *fg, struct call *c,
         return fg_send_answer(fg, c->body, ans);
     if (c->p->ep == FG_EP_ME)
         return fg_me_answer(fg, ans);
+    if (c->p->ep == FG_EP_APP)
+        return fg_app_answer(fg, ans);
     if (c->fields_too_long)
         return fg_graph_error(fg, 400, 100, -1, "(#100) Param "
                               "subscribed_fields is too long", ans);

@@ -54,6 +54,15 @@ static enum fg_endpoint edge_of(const char *s, size_t n) {
     return FG_EP_NONE;
 }
 
+/* "me" and "app": nodes named by the token, not by an id. */
+static enum fg_endpoint token_node(const char *s, size_t n) {
+    if (n == 2 && memcmp(s, "me", 2) == 0)
+        return FG_EP_ME;
+    if (n == 3 && memcmp(s, "app", 3) == 0)
+        return FG_EP_APP;
+    return FG_EP_NONE;
+}
+
 int fg_route_parse(const char *path, struct fg_path *p) {
     const char *seg[4];
     size_t len[4];
@@ -72,14 +81,17 @@ int fg_route_parse(const char *path, struct fg_path *p) {
     }
     if (*s != '\0' || n < 1 || n > 3)
         return HL_ENOTFOUND;
-    /* "/me" or "/{version}/me": the node the token belongs to */
-    if (len[n - 1] == 2 && memcmp(seg[n - 1], "me", 2) == 0 &&
-        (n == 1 || (n == 2 && is_version(seg[0], len[0]) &&
-                    len[0] < sizeof(p->version)))) {
+    /* "/me", "/app", "/{version}/me|app": the token's own node, its app */
+    p->ep = token_node(seg[n - 1], len[n - 1]);
+    if (p->ep != FG_EP_NONE) {
+        if (n > 2 || (n == 2 && (!is_version(seg[0], len[0]) ||
+                                 len[0] >= sizeof(p->version)))) {
+            p->ep = FG_EP_NONE;
+            return HL_ENOTFOUND;
+        }
         if (n == 2)
             memcpy(p->version, seg[0], len[0]);
-        memcpy(p->page, "me", 3);
-        p->ep = FG_EP_ME;
+        memcpy(p->page, seg[n - 1], len[n - 1]);
         return HL_OK;
     }
     if (n < 2)

@@ -1,13 +1,16 @@
-/* subs.c - /{version}/{page}/subscribed_apps: which webhook fields the
- * (one, fake) app is subscribed to on each page, as hookctl subscribe
- * and doctor see it.
- *   GET    -> {"data":[{"id":APP,"name":"hookline","subscribed_fields":[...]}]}
- *             or {"data":[]} when the page has no subscription
- *   POST   subscribed_fields=a,b -> {"success":true}; replaces the page's
+/* subs.c - /{version}/{page}/subscribed_apps: which webhook fields each
+ * app is subscribed to on each page, as hookctl subscribe and doctor see
+ * it. Graph requests act for the fake's own app (FG_APP_ID, the app every
+ * accepted token belongs to); other apps' subscriptions come only from
+ * the control endpoint POST /_fake/subscriptions (fg_subs_set), so tests
+ * can show a page that another app is subscribed to.
+ *   GET    -> {"data":[{"id":APP,"name":NAME,"subscribed_fields":[...]},
+ *             ...]}: every app subscribed to the page, or {"data":[]}
+ *   POST   subscribed_fields=a,b -> {"success":true}; replaces our app's
  *             fields (unknown field names are Graph's 400 code 100)
- *   DELETE -> {"success":true}; forgets the page
- * Bounded: FG_SUB_PAGES_MAX pages, FG_SUB_FIELDS_MAX fields each. Tokens
- * and faults are graph.c's business; no I/O here. */
+ *   DELETE -> {"success":true}; unsubscribes our app from the page
+ * Bounded: FG_SUB_PAGES_MAX subscriptions (page, app), FG_SUB_FIELDS_MAX
+ * fields each. Tokens and faults are graph.c's business; no I/O here. */
 #include "fakegraph.h"
 
 #include <stdio.h>
@@ -62,11 +65,13 @@ void fg_subs_cleanup(struct fg_subs *s) {
     s->n = 0;
 }
 
-static size_t find(const struct fg_subs *s, const char *page) {
+static size_t find(const struct fg_subs *s, const char *page,
+                   const char *app) {
     size_t i;
 
     for (i = 0; i < s->n; i++) {
-        if (strcmp(s->pages[i]->page, page) == 0)
+        if (strcmp(s->pages[i]->page, page) == 0 &&
+            strcmp(s->pages[i]->app, app) == 0)
             return i;
     }
     return s->n;
@@ -147,8 +152,8 @@ static json_object *sub_to_json(const struct fg_sub *s) {
         json_object_put(o);
         return NULL;
     }
-    rc |= fg_json_add_str(o, "id", FG_APP_ID);
-    rc |= fg_json_add_str(o, "name", FG_APP_NAME);
+    rc |= fg_json_add_str(o, "id", s->app);
+    rc |= fg_json_add_str(o, "name", s->name);
     rc |= fg_json_add(o, "subscribed_fields", a);
     if (rc != HL_OK) {
         json_object_put(o);
@@ -161,13 +166,16 @@ static int answer_get(struct fg *fg, const char *page,
                       struct fg_answer *ans) {
     json_object *o = json_object_new_object();
     json_object *data = json_object_new_array();
-    size_t i = find(&fg->subs, page);
+    size_t i;
     int rc = HL_ENOMEM;
 
     if (o == NULL || data == NULL)
         goto cleanup;
-    if (i < fg->subs.n) {
-        json_object *app = sub_to_json(fg->subs.pages[i]);
+    for (i = 0; i < fg->subs.n; i++) {
+        json_object *app;
+        if (strcmp(fg->subs.pages[i]->page, page) != 0)
+            continue;
+        app = sub_to_json(fg->subs.pages[i]);
         if (app == NULL || json_object_array_add(data, app) != 0) {
             json_object_put(app);
             goto cleanup;
@@ -193,18 +201,73 @@ static int answer_success(struct fg_answer *ans) {
     return ans->body != NULL ? HL_OK : HL_ENOMEM;
 }
 
+/* Puts `sub` (taken always) in place of its app's subscription to its
+ * page, or adds it. HL_OK, or HL_ETOOBIG when FG_SUB_PAGES_MAX are
+ * kept. */
+static int put(struct fg_subs *subs, struct fg_sub *sub) {
+    size_t i = find(subs, sub->page, sub->app);
+
+    if (i == subs->n && subs->n == FG_SUB_PAGES_MAX) {
+        sub_free(sub);
+        return HL_ETOOBIG;
+    }
+    if (i < subs->n)
+        sub_free(subs->pages[i]);
+    else
+        subs->n++;
+    subs->pages[i] = sub;
+    return HL_OK;
+}
+
+/* A new subscription of `app` (named `name`) to `page`; see
+ * parse_fields() for the returns. */
+static int sub_new(const char *page, const char *app, const char *name,
+                   const char *fields, struct fg_sub **out,
+                   char bad[FIELD_MAX_BYTES]) {
+    int rc = parse_fields(page, fields, out, bad);
+
+    if (rc == HL_OK) {
+        snprintf((*out)->app, sizeof((*out)->app), "%s", app);
+        snprintf((*out)->name, sizeof((*out)->name), "%s", name);
+    }
+    return rc;
+}
+
+int fg_subs_set(struct fg_subs *subs, const char *page, const char *app,
+                const char *name, const char *fields, char err[HL_ERR_LEN]) {
+    struct fg_sub *s = NULL;
+    char bad[FIELD_MAX_BYTES];
+    int rc;
+
+    if (strlen(page) >= HL_ID_MAX || strlen(app) >= HL_ID_MAX ||
+        strlen(name) >= FG_APP_NAME_MAX) {
+        snprintf(err, HL_ERR_LEN, "page, app_id or name is too long");
+        return HL_EINVAL;
+    }
+    rc = sub_new(page, app, name, fields, &s, bad);
+    if (rc == HL_EINVAL)
+        snprintf(err, HL_ERR_LEN, "fields must name known webhook fields "
+                 "separated by commas; got \"%s\"", bad);
+    if (rc != HL_OK)
+        return rc;
+    rc = put(subs, s);
+    if (rc == HL_ETOOBIG)
+        snprintf(err, HL_ERR_LEN, "too many subscriptions (%d)",
+                 FG_SUB_PAGES_MAX);
+    return rc;
+}
+
 static int answer_post(struct fg *fg, const char *page, const char *fields,
                        struct fg_answer *ans) {
     struct fg_sub *s = NULL;
     char bad[FIELD_MAX_BYTES];
     char msg[160];
-    size_t i;
     int rc;
 
     if (fields == NULL)
         return fg_graph_error(fg, 400, 100, -1, "(#100) The parameter "
                               "subscribed_fields is required", ans);
-    rc = parse_fields(page, fields, &s, bad);
+    rc = sub_new(page, FG_APP_ID, FG_APP_NAME, fields, &s, bad);
     if (rc == HL_EINVAL) {
         snprintf(msg, sizeof(msg), "(#100) Param subscribed_fields must "
                  "name known webhook fields; got \"%s\"", bad);
@@ -212,23 +275,15 @@ static int answer_post(struct fg *fg, const char *page, const char *fields,
     }
     if (rc != HL_OK)
         return rc;
-    i = find(&fg->subs, page);
-    if (i == fg->subs.n && fg->subs.n == FG_SUB_PAGES_MAX) {
-        sub_free(s);
+    if (put(&fg->subs, s) != HL_OK)
         return fg_graph_error(fg, 400, 100, -1, "(#100) fakegraph: too "
                               "many subscribed pages", ans);
-    }
-    if (i < fg->subs.n)
-        sub_free(fg->subs.pages[i]);
-    else
-        fg->subs.n++;
-    fg->subs.pages[i] = s;
     return answer_success(ans);
 }
 
 static int answer_delete(struct fg *fg, const char *page,
                          struct fg_answer *ans) {
-    size_t i = find(&fg->subs, page);
+    size_t i = find(&fg->subs, page, FG_APP_ID);
 
     if (i < fg->subs.n) {
         sub_free(fg->subs.pages[i]);

@@ -12,7 +12,10 @@
  * them; a revoked token shows Graph's 190. doctor fails on an
  * unsubscribed page (fix: hookctl subscribe) and passes on the good
  * stack (only the appendonly warning and the unset public URL not
- * passing); a wrong verify token, a wrong app secret, a badly shaped
+ * passing); it fails the subscription when only another app (set through
+ * POST /_fake/subscriptions) gets the page's messages, or ours is
+ * subscribed without them, and falls back to "any app" with a warning
+ * when GET /app fails; a wrong verify token, a wrong app secret, a badly shaped
  * secret, another page's id, a revoked token, Redis unreachable, no
  * config, an http:// public URL and a stopped worker each fail their own
  * line with its fix. --json parses with "ok". Usage errors exit 2. No
@@ -34,6 +37,7 @@
 #include "../lib/proc.h"
 #include "../lib/redis_fixture.h"
 #include "../lib/stack.h"
+#include "../fakegraph/fakegraph.h"
 
 #define PREFIX "hls"
 #define SECRET "7c1e5a9b3d2f4e6a8b0c1d2e3f4a5b6c"
@@ -44,6 +48,8 @@
 #define REVOKED_TOKEN "EAAhlsRevokedPageTokenForTheSetupTest000009"
 #define PAGE "100000000000888"
 #define OTHER_PAGE "100000000000999"
+#define FOREIGN_APP "555000000000123"     /* another app on our page */
+#define OUR_APP "this app (" FG_APP_NAME ", id " FG_APP_ID ")"
 #define LEASE "1500"
 #define DEFAULT_FIELDS "messages,messaging_postbacks,messaging_optins," \
                        "messaging_referrals,message_reactions"
@@ -200,14 +206,22 @@ static json_object *fake_log(struct ctx *c) {
     return log;
 }
 
-static int fake(struct ctx *c, const char *method, const char *path) {
+/* A control request to the fake Graph (`body` JSON or NULL); 1 on 200. */
+static int fake_body(struct ctx *c, const char *method, const char *path,
+                     const char *body) {
     struct ht_http_resp r;
     int ok;
 
-    ht_http_json(c->st.fg.port, method, path, NULL, c->req_ms, &r);
+    ht_http_json(c->st.fg.port, method, path, body, c->req_ms, &r);
     ok = HT_ASSERT_EQ_INT(r.status, 200);
+    if (!ok)
+        ht_note("%s %s: %s", method, path, r.body ? r.body : "");
     ht_http_resp_cleanup(&r);
     return ok;
+}
+
+static int fake(struct ctx *c, const char *method, const char *path) {
+    return fake_body(c, method, path, NULL);
 }
 
 /* The text of the newest accepted Send API call to `user`, copied into
@@ -594,7 +608,7 @@ static void check_doctor_good(struct ctx *c) {
         run_cleanup(&r);
     if (ctl_code(c, &e, args, 0, &r)) {
         HT_ASSERT_NOT_CONTAINS(r.out, "✗");
-        has_line(r.out, "✓ subscription:", "gets its messages");
+        has_line(r.out, "✓ subscription:", OUR_APP " gets its messages");
         has_line(r.out, "! redis:", "CONFIG SET appendonly yes");
         has_line(r.out, "- public_url:", "HOOKLINE_PUBLIC_URL");
         HT_ASSERT_CONTAINS(r.out, "all checks passed");
@@ -620,6 +634,59 @@ static void check_doctor_good(struct ctx *c) {
         json_object_put(o);
         run_cleanup(&r);
     }
+    HT_CHECK_END();
+}
+
+/* The fake's page PAGE with another app subscribed to `fields`. */
+static int foreign_app(struct ctx *c, const char *fields) {
+    char body[256];
+
+    snprintf(body, sizeof(body), "{\"page\":\"" PAGE "\",\"app_id\":\""
+             FOREIGN_APP "\",\"name\":\"someone-else\",\"fields\":\"%s\"}",
+             fields);
+    return fake_body(c, "POST", "/_fake/subscriptions", body);
+}
+
+static void check_doctor_foreign_app(struct ctx *c) {
+    const char *args[] = { "doctor", NULL };
+    const char *sub[] = { "subscribe", "--fields", "message_reactions",
+                          NULL };
+    struct cenv e = good_env();
+    struct run r;
+
+    HT_CHECK_BEGIN("doctor: only ANOTHER app subscribed to messages fails "
+                   "the subscription line (ours is told by GET /app); "
+                   "/app failing falls back to any app, with a warning");
+    fake(c, "DELETE", "/_fake/subscriptions");
+    foreign_app(c, "messages");
+    if (ctl_code(c, &e, args, 1, &r)) {
+        has_line(r.out, "✗ subscription:", OUR_APP " is not subscribed");
+        has_line(r.out, "✗ subscription:", "1 other app is (someone-else, "
+                 "id " FOREIGN_APP ": messages)");
+        has_line(r.out, "✗ subscription:", "fix: run `hookctl subscribe`");
+        HT_ASSERT_CONTAINS(r.out, "1 check failed");
+        run_cleanup(&r);
+    }
+    if (ctl(c, &e, sub, &r))
+        run_cleanup(&r);
+    if (ctl_code(c, &e, args, 1, &r)) {
+        has_line(r.out, "✗ subscription:", OUR_APP " is subscribed to "
+                 "message_reactions, but not to messages");
+        run_cleanup(&r);
+    }
+    /* our app unknown: the other app's messages count, with a warning */
+    fake_body(c, "POST", "/_fake/faults", "{\"endpoint\":\"app\","
+              "\"status\":500,\"count\":1}");
+    if (ctl_code(c, &e, args, 0, &r)) {
+        has_line(r.out, "✓ subscription:", "warning: cannot tell which "
+                 "app is ours (GET /app with the page token: Graph API "
+                 "error 2");
+        run_cleanup(&r);
+    }
+    fake(c, "DELETE", "/_fake/faults");
+    fake(c, "DELETE", "/_fake/subscriptions");
+    if (ctl(c, &e, (const char *const[]){ "subscribe", NULL }, &r))
+        run_cleanup(&r);
     HT_CHECK_END();
 }
 
@@ -830,6 +897,7 @@ int main(void) {
         check_subscribe(&c);
         check_subscribe_json_and_errors(&c);
         check_doctor_good(&c);
+        check_doctor_foreign_app(&c);
         check_doctor_wrong_verify(&c);
         check_doctor_wrong_secret(&c);
         check_doctor_bad_shape(&c);

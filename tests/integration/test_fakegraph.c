@@ -2,7 +2,8 @@
  * worker, hookctl and e2e tests rely on: the Send API answer and its
  * checks, both ways of passing the token and the 190 for a wrong one, the
  * request log and counters, fault rules (status + Graph error, count,
- * recipient, percent, delay, drop), subscribed_apps, Graph-style 404s, a
+ * recipient, percent, delay, drop), subscribed_apps (another app's too,
+ * from POST /_fake/subscriptions), GET /app, Graph-style 404s, a
  * client leaving during a delayed answer, the global delay, no token in
  * its logs, and a clean SIGTERM with answers still pending (under ASan a
  * leak there is a non-zero exit).
@@ -26,6 +27,7 @@
 #include "hl_test.h"
 #include "httpc.h"
 #include "proc.h"
+#include "../fakegraph/fakegraph.h"
 
 #define TOKEN "fg-test-token-7f3a91c2e5d4"
 #define BEARER "Authorization: Bearer " TOKEN
@@ -775,6 +777,74 @@ static void check_subscribed_apps(struct ctx *c) {
     HT_CHECK_END();
 }
 
+/* The "id" of app i in a subscribed_apps answer. */
+static const char *app_id(json_object *o, size_t i) {
+    return jstr(jget(json_object_array_get_idx(jget(o, "data", NULL), i),
+                     "id", NULL));
+}
+
+static void check_app_and_other_apps(struct ctx *c) {
+    const char *h[] = { BEARER, NULL };
+    struct ht_http_resp r;
+    json_object *o = NULL;
+
+    HT_CHECK_BEGIN("GET /app names the fake app (not the page id), is "
+                   "token-checked and faultable; another app's "
+                   "subscription is listed next to ours, never replaced "
+                   "or removed by Graph requests");
+    reset(c);
+    HT_ASSERT_TRUE(strcmp(FG_APP_ID, PAGE) != 0);
+    request(c, c->main.port, "GET", "/v25.0/app", h, NULL, &r);
+    o = parse(&r);
+    HT_ASSERT_EQ_INT(r.status, 200);
+    HT_ASSERT_EQ_STR(jstr(jget(o, "id", NULL)), FG_APP_ID);
+    HT_ASSERT_EQ_STR(jstr(jget(o, "name", NULL)), FG_APP_NAME);
+    json_object_put(o);
+    ht_http_resp_cleanup(&r);
+    request(c, c->main.port, "GET", "/app", NULL, NULL, &r);
+    HT_ASSERT_EQ_INT(error_code(&r), 190);
+    ht_http_resp_cleanup(&r);
+    request(c, c->main.port, "POST", "/v25.0/app", h, NULL, &r);
+    HT_ASSERT_EQ_INT(r.status, 404);
+    ht_http_resp_cleanup(&r);
+    add_rule(c, "{\"endpoint\":\"app\",\"status\":500,\"count\":1}");
+    request(c, c->main.port, "GET", "/v25.0/app", h, NULL, &r);
+    HT_ASSERT_EQ_INT(r.status, 500);
+    ht_http_resp_cleanup(&r);
+    control(c, c->main.port, "DELETE", "/_fake/subscriptions", NULL);
+    control(c, c->main.port, "POST", "/_fake/subscriptions", "{\"page\":\""
+            PAGE "\",\"app_id\":\"555\",\"name\":\"other\","
+            "\"fields\":\"messages\"}");
+    request(c, c->main.port, "POST", SUBS_PATH "?subscribed_fields=feed", h,
+            NULL, &r);
+    HT_ASSERT_EQ_INT(r.status, 200);
+    ht_http_resp_cleanup(&r);
+    request(c, c->main.port, "GET", SUBS_PATH, h, NULL, &r);
+    o = parse(&r);
+    if (HT_ASSERT_EQ_INT(alen(jget(o, "data", NULL)), 2)) {
+        HT_ASSERT_EQ_STR(app_id(o, 0), "555");
+        HT_ASSERT_EQ_STR(app_id(o, 1), FG_APP_ID);
+    }
+    json_object_put(o);
+    ht_http_resp_cleanup(&r);
+    request(c, c->main.port, "DELETE", SUBS_PATH, h, NULL, &r);
+    ht_http_resp_cleanup(&r);
+    request(c, c->main.port, "GET", SUBS_PATH, h, NULL, &r);
+    o = parse(&r);
+    if (HT_ASSERT_EQ_INT(alen(jget(o, "data", NULL)), 1))
+        HT_ASSERT_EQ_STR(app_id(o, 0), "555");
+    json_object_put(o);
+    ht_http_resp_cleanup(&r);
+    request(c, c->main.port, "POST", "/_fake/subscriptions", NULL,
+            "{\"page\":\"" PAGE "\",\"app_id\":\"5\",\"fields\":"
+            "\"mesages\"}", &r);
+    HT_ASSERT_EQ_INT(r.status, 400);
+    HT_ASSERT_CONTAINS(r.body, "mesages");
+    ht_http_resp_cleanup(&r);
+    control(c, c->main.port, "DELETE", "/_fake/subscriptions", NULL);
+    HT_CHECK_END();
+}
+
 static void check_not_found(struct ctx *c) {
     const char *h[] = { BEARER, NULL };
     static const char *const paths[] = {
@@ -904,6 +974,7 @@ int main(void) {
         check_fault_percent(&c);
         check_fault_rules_api(&c);
         check_subscribed_apps(&c);
+        check_app_and_other_apps(&c);
         check_not_found(&c);
         check_open_instance(&c);
         check_no_token_logged(&c);

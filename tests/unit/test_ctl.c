@@ -8,9 +8,12 @@
  * copying the value into its text; the handshake and signed-POST answers
  * are classified by status and exact body, and each fix line names the
  * variable to change; Graph's error body, /me and subscribed_apps are
- * read (including a real captured 190/463 error); the URLs hookctl builds
- * (ingest default, Graph with version, bad node refused, query appended,
- * user info and query kept out of what is shown); and a built text
+ * read (including a real captured 190/463 error); subscribed_apps is
+ * matched to our app by id (another app's `messages` does not count;
+ * with our app unknown any app does); the URLs hookctl builds (ingest
+ * default, Graph with version, bad node refused, query appended, user
+ * info and query kept out of what is shown, even a password holding '@'
+ * or '/'); and a built text
  * message or read receipt parses back through hl_batch_split with the
  * identity DESIGN.md gives it and the text byte for byte. */
 #include "../lib/hl_test.h"
@@ -241,8 +244,8 @@ static void check_graph_reads(void) {
     json_object *root = NULL, *data = NULL;
     char id[64], name[64], fields[64], tiny[12];
 
-    HT_CHECK_BEGIN("/me, subscribed_apps and {\"success\":true} are read; "
-                   "an app without `messages` is told apart");
+    HT_CHECK_BEGIN("/me, subscribed_apps (an app's fields listed, cut "
+                   "with ...) and {\"success\":true} are read");
     HT_ASSERT_EQ_INT(ctl_me_parse(me, strlen(me), id, sizeof(id), name,
                                   sizeof(name)), HL_OK);
     HT_ASSERT_EQ_STR(id, "777");
@@ -250,8 +253,6 @@ static void check_graph_reads(void) {
     HT_ASSERT_EQ_INT(ctl_me_parse("{\"name\":\"x\"}", 12, id, sizeof(id),
                                   name, sizeof(name)), HL_EINVAL);
     HT_ASSERT_EQ_INT(ctl_subs_parse(subs, strlen(subs), &root, &data), HL_OK);
-    HT_ASSERT_TRUE(ctl_subs_has(data, "messages"));
-    HT_ASSERT_TRUE(!ctl_subs_has(data, "message_reads"));
     ctl_subs_fields(json_object_array_get_idx(data, 1), fields,
                     sizeof(fields));
     HT_ASSERT_EQ_STR(fields, "messages, messaging_postbacks");
@@ -261,7 +262,7 @@ static void check_graph_reads(void) {
     root = NULL;
     HT_ASSERT_EQ_INT(ctl_subs_parse("{\"data\":[]}", 11, &root, &data),
                      HL_OK);
-    HT_ASSERT_TRUE(!ctl_subs_has(data, "messages"));
+    HT_ASSERT_EQ_INT(json_object_array_length(data), 0);
     json_object_put(root);
     root = NULL;
     HT_ASSERT_EQ_INT(ctl_subs_parse("{\"error\":{}}", 12, &root, &data),
@@ -270,6 +271,82 @@ static void check_graph_reads(void) {
     HT_ASSERT_TRUE(ctl_graph_success("{\"success\":true}", 16));
     HT_ASSERT_TRUE(!ctl_graph_success("{\"success\":false}", 17));
     HT_ASSERT_TRUE(!ctl_graph_success("{}", 2));
+    HT_CHECK_END();
+}
+
+/* The "id" of the entry ctl_subs_match() judged, or "(none)". */
+static const char *judged(json_object *app) {
+    json_object *v = NULL;
+
+    if (app == NULL || !json_object_object_get_ex(app, "id", &v))
+        return "(none)";
+    return json_object_get_string(v);
+}
+
+static void check_subs_match(void) {
+    /* our app 900.., another app 1000.. (a page-shaped id) with messages */
+    static const char two[] =
+        "{\"data\":[{\"id\":\"1000000000000001\",\"name\":\"other\","
+        "\"subscribed_fields\":[\"messages\"]},{\"id\":\"900000000000001\","
+        "\"name\":\"hookline\",\"subscribed_fields\":[\"feed\"]}]}";
+    static const char others[] =
+        "{\"data\":[{\"id\":\"1000000000000001\",\"name\":\"other\","
+        "\"subscribed_fields\":[\"messages\"]},{\"id\":9000000000000010,"
+        "\"subscribed_fields\":[\"messages\"]}]}";
+    static const char ours[] =
+        "{\"data\":[{\"id\":\"7\",\"subscribed_fields\":[\"feed\"]},"
+        "{\"id\":900000000000001,\"subscribed_fields\":[\"feed\","
+        "\"messages\"]}]}";
+    json_object *root = NULL, *data = NULL, *app = NULL;
+
+    HT_CHECK_BEGIN("subscribed_apps matched to our app: another app's "
+                   "`messages` does not count; unknown app: any app does");
+    if (HT_ASSERT_EQ_INT(ctl_subs_parse(two, strlen(two), &root, &data),
+                         HL_OK)) {
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, "900000000000001", "messages",
+                                        &app), CTL_SUBS_NO_FIELD);
+        HT_ASSERT_EQ_STR(judged(app), "900000000000001");
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, "900000000000001", "feed",
+                                        &app), CTL_SUBS_OK);
+        HT_ASSERT_EQ_STR(judged(app), "900000000000001");
+        /* our app unknown: the other app's messages count */
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, NULL, "messages", &app),
+                         CTL_SUBS_OK);
+        HT_ASSERT_EQ_STR(judged(app), "1000000000000001");
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, NULL, "message_reads", &app),
+                         CTL_SUBS_NO_FIELD);
+        HT_ASSERT_EQ_STR(judged(app), "1000000000000001");
+    }
+    json_object_put(root);
+    root = NULL;
+    if (HT_ASSERT_EQ_INT(ctl_subs_parse(others, strlen(others), &root,
+                                        &data), HL_OK)) {
+        /* ids are compared whole: no prefix match, numbers as text */
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, "900000000000001", "messages",
+                                        &app), CTL_SUBS_OTHERS);
+        HT_ASSERT_TRUE(app == NULL);
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, "9000000000000010", "messages",
+                                        &app), CTL_SUBS_OK);
+    }
+    json_object_put(root);
+    root = NULL;
+    if (HT_ASSERT_EQ_INT(ctl_subs_parse(ours, strlen(ours), &root, &data),
+                         HL_OK)) {
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, "900000000000001", "messages",
+                                        &app), CTL_SUBS_OK);
+        HT_ASSERT_EQ_STR(judged(app), "900000000000001");
+    }
+    json_object_put(root);
+    root = NULL;
+    if (HT_ASSERT_EQ_INT(ctl_subs_parse("{\"data\":[]}", 11, &root, &data),
+                         HL_OK)) {
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, "900000000000001", "messages",
+                                        &app), CTL_SUBS_NONE);
+        HT_ASSERT_EQ_INT(ctl_subs_match(data, NULL, "messages", &app),
+                         CTL_SUBS_NONE);
+        HT_ASSERT_TRUE(app == NULL);
+    }
+    json_object_put(root);
     HT_CHECK_END();
 }
 
@@ -441,6 +518,7 @@ int main(void) {
     check_post();
     check_graph_error();
     check_graph_reads();
+    check_subs_match();
     check_urls();
     check_url_user_info();
     check_builders();
