@@ -4,7 +4,11 @@
  *   redis         PING, and whether it persists (appendonly)
  *   handshake     ingest answers Meta's GET handshake on the path
  *   public_url    the same through HOOKLINE_PUBLIC_URL (https, trusted)
- *   signed_post   ingest accepts a signed event (a read receipt: no reply)
+ *   signed_post   ingest accepts a signed event: a `read` receipt from
+ *                 the made-up user hookline-doctor, which the built-in
+ *                 rules never answer (a rules file with a `read` rule
+ *                 would, and with the real Graph API that send would
+ *                 fail and end as a dead letter)
  *   page_token    Graph accepts each page token and it is that page's
  *   subscription  our app (GET /app with the page token) gets the page's
  *                 `messages` field; another app's subscription does not
@@ -420,7 +424,9 @@ static void check_public(struct doctor *d) {
 /* ------------------------------------------------------------ POST */
 
 /* A read receipt from DOCTOR_USER: stored and processed, never answered
- * (read events trigger only rules that name their kind). */
+ * by the built-in rules (read events trigger only rules that name their
+ * kind; a user's `read` rule would answer the made-up DOCTOR_USER, and
+ * with the real Graph API that send would fail and be dead-lettered). */
 static int doctor_payload(const char *page, char **out, size_t *len) {
     long long now = hl_time_now_ms();
     json_object *ev = NULL, *root = NULL;
@@ -462,9 +468,11 @@ static void post_result(struct check *k, const struct ctl_http_resp *r) {
     char what[DETAIL_MAX];
 
     if (a == CTL_ANS_OK) {
-        set(k, CTL_ST_PASS, NULL, "ingest took a signed test event (a "
-            "read receipt from %s; nothing is sent back): 200 "
-            CTL_EVENT_RECEIVED, DOCTOR_USER);
+        set(k, CTL_ST_PASS, NULL, "ingest took a signed test event: 200 "
+            CTL_EVENT_RECEIVED " (a `read` receipt from the made-up user "
+            "%s, which the built-in rules never answer; a `read` rule in "
+            "HOOKLINE_RULES would answer it, and with the real Graph API "
+            "that send would fail and be dead-lettered)", DOCTOR_USER);
         return;
     }
     if (r->status == 0)

@@ -64,11 +64,16 @@ static const struct cmd cmds[] = {
       "  The pre-flight checklist, one line per check with its fix:\n"
       "  config present, secrets shaped right, Redis reachable (and\n"
       "  persistent), ingest's GET handshake (and through\n"
-      "  HOOKLINE_PUBLIC_URL), a signed test POST accepted (a read\n"
-      "  receipt: nothing is sent back), each page token accepted by the\n"
-      "  Graph API, the app subscribed to `messages`, live workers owning\n"
-      "  every partition. Secrets are never printed. Exit 0 only when no\n"
-      "  check fails (warnings and skipped checks do not fail).\n" },
+      "  HOOKLINE_PUBLIC_URL), a signed test POST accepted, each page\n"
+      "  token accepted by the Graph API, this app (GET /app with the\n"
+      "  page token) subscribed to `messages`, live workers owning every\n"
+      "  partition. Secrets are never printed. Exit 0 only when no check\n"
+      "  fails (warnings and skipped checks do not fail).\n"
+      "  The test POST is a `read` receipt from the made-up user\n"
+      "  hookline-doctor, which the built-in rules never answer. A rules\n"
+      "  file (HOOKLINE_RULES) with a `read` rule would answer it, and\n"
+      "  with the real Graph API that send would fail and be\n"
+      "  dead-lettered.\n" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
