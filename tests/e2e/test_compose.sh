@@ -16,19 +16,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$(pwd)
 
-n=0
-fails=0
-# result NAME OK [WHY]: prints one numbered check line.
-result() {
-    n=$((n + 1))
-    if [ "$2" = 1 ]; then
-        printf '#%02d %s: PASSED\n' "$n" "$1"
-    else
-        [ -z "${3:-}" ] || printf '    %s\n' "$3"
-        printf '#%02d %s: FAILED\n' "$n" "$1"
-        fails=$((fails + 1))
-    fi
-}
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hl-compose-XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT

@@ -18,23 +18,11 @@ cd "$(dirname "$0")/../.." || exit 2
 ROOT=$(pwd)
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 
 START_S=180
 STOP_S=30
-
-n=0
-fails=0
-# result NAME OK [WHY]: prints one numbered check line.
-result() {
-    n=$((n + 1))
-    if [ "$2" = 1 ]; then
-        printf '#%02d %s: PASSED\n' "$n" "$1"
-    else
-        [ -z "${3:-}" ] || printf '    %s\n' "$3"
-        printf '#%02d %s: FAILED\n' "$n" "$1"
-        fails=$((fails + 1))
-    fi
-}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hl-makerun-XXXXXX") || exit 2
 TMP=$(cd "$TMP" && pwd -P)
@@ -322,4 +310,4 @@ result "nothing listens on the run's ports any more" \
     "$([ -z "$busy" ] && [ -n "$FPORT" ] && echo 1)" \
     "listening:${busy:- none} (ports $IPORT $REDIS_PORT_USED $FPORT)"
 
-[ "$fails" -eq 0 ]
+all_passed
