@@ -5,7 +5,9 @@
 # file in a scratch environment (no developer .env or shell variables leak
 # in), and python3 with PyYAML reads the result: the services, profiles,
 # ports, healthcheck, Redis persistence, builds and dev defaults that
-# DESIGN.md and the README promise. The Dockerfile is read as text: stages,
+# DESIGN.md and the README promise, and the settings hookctl in the ingest
+# container needs to agree with the workers and the fake Graph API (page
+# id, lease time). The Dockerfile is read as text: stages,
 # base images, the final stage's user and packages.
 #
 # Prints "#NN name: PASSED|FAILED" lines (tests/run.sh counts them) and
@@ -79,6 +81,13 @@ MESSENGER_PAGE_ACCESS_TOKEN_FILE=/run/secrets/messenger_page_access_token
 EOF
 config_ok "compose config is valid with secrets as NAME_FILE" \
     "$TMP/files.yml" "$TMP/files.env"
+# A page id and lease time of the caller's own reach every service.
+cat >"$TMP/custom.env" <<'EOF'
+MESSENGER_PAGE_ID=100000000000777
+HOOKLINE_LEASE_MS=7000
+EOF
+config_ok "compose config is valid with a page id and lease time set" \
+    "$TMP/custom.yml" "$TMP/custom.env" --profile fake
 
 # The structural checks, on the resolved files; one "PASS|name" or
 # "FAIL|name|why" line each.
@@ -98,6 +107,7 @@ def load(name):
 
 plain, fake = load("plain.yml"), load("fake.yml")
 example, files = load("example.yml"), load("files.yml")
+custom = load("custom.yml")
 S = plain.get("services", {})
 
 def check(name, ok, why=""):
@@ -223,6 +233,28 @@ for s in ("ingest", "worker"):
 check("an empty secret with NAME_FILE reaches the programs as a file",
       ok and files != {}, "; ".join(why))
 
+# hookctl doctor (run in ingest) asks fakegraph's GET /me whose token it
+# is: the fake must name the same page as ingest and the workers.
+F, C = fake.get("services", {}), custom.get("services", {})
+got = {s: (env(s, F).get("MESSENGER_PAGE_ID"),
+           env(s, C).get("MESSENGER_PAGE_ID"))
+       for s in ("ingest", "worker", "fakegraph")}
+check("fakegraph has the page id of ingest and the workers (doctor's "
+      "page_token check)",
+      F != {} and C != {} and got["fakegraph"][0] and
+      len(set(got.values())) == 1 and
+      got["fakegraph"][1] == "100000000000777",
+      "MESSENGER_PAGE_ID (default, set): %r" % got)
+
+# hookctl in ingest counts live workers by HOOKLINE_LEASE_MS: the same
+# value as the workers lease with.
+got = {s: (str(env(s).get("HOOKLINE_LEASE_MS")),
+           str(env(s, C).get("HOOKLINE_LEASE_MS")))
+       for s in ("ingest", "worker")}
+check("HOOKLINE_LEASE_MS reaches ingest (hookctl) as it reaches the "
+      "workers", got["ingest"] == got["worker"] == ("5000", "7000"),
+      "HOOKLINE_LEASE_MS (default, set): %r" % got)
+
 # The Dockerfile, as text: continuation lines joined, comments dropped.
 lines, cur = [], ""
 with open(os.path.join(root, "Dockerfile")) as f:
@@ -290,4 +322,4 @@ fi
 grep -qx '\.env' "$ROOT/.dockerignore" || ign=0
 result ".env is ignored by git and by the docker build" "$ign"
 
-[ "$fails" -eq 0 ]
+all_passed
