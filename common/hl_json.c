@@ -19,14 +19,79 @@ static int only_space(const char *p, size_t len) {
  * character split across two chunks and lets overlongs and surrogates
  * through), the nesting limit (it lets empty containers one level too deep
  * pass), single-quoted strings and NaN/Infinity (accepted even in strict
- * mode) and raw control characters inside strings. */
+ * mode), raw control characters inside strings, and the number grammar
+ * (json-c checks a number only within one chunk: "0" then "-00" parses as
+ * 0, while "0-00" in one piece is refused). */
 struct scan {
     int in_string, escape;
     int depth, max_depth;
     int need;                 /* continuation bytes still expected */
     unsigned cp;              /* code point being decoded */
     int seq;                  /* length of the sequence being decoded */
+    int num;                  /* enum num_state of the number being read */
 };
+
+/* Where a number is in -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+enum num_state {
+    N_NONE = 0,               /* not in a number */
+    N_MINUS,                  /* "-": a digit must follow */
+    N_ZERO,                   /* leading 0: no digit may follow */
+    N_INT,                    /* integer digits */
+    N_DOT,                    /* ".": a digit must follow */
+    N_FRAC,                   /* fraction digits */
+    N_EXP,                    /* "e": a sign or digit must follow */
+    N_EXP_SIGN,               /* "e+": a digit must follow */
+    N_EXP_DIG                 /* exponent digits */
+};
+
+/* The state after byte c, or N_NONE when c cannot continue the number. */
+static int num_next(int st, unsigned char c) {
+    int digit = c >= '0' && c <= '9';
+    int exp = c == 'e' || c == 'E';
+
+    switch (st) {
+    case N_MINUS:
+        return c == '0' ? N_ZERO : digit ? N_INT : N_NONE;
+    case N_ZERO:
+        return c == '.' ? N_DOT : exp ? N_EXP : N_NONE;
+    case N_INT:
+        return digit ? N_INT : c == '.' ? N_DOT : exp ? N_EXP : N_NONE;
+    case N_DOT:
+        return digit ? N_FRAC : N_NONE;
+    case N_FRAC:
+        return digit ? N_FRAC : exp ? N_EXP : N_NONE;
+    case N_EXP:
+        return digit ? N_EXP_DIG : c == '+' || c == '-' ? N_EXP_SIGN
+                                                       : N_NONE;
+    case N_EXP_SIGN:
+    case N_EXP_DIG:
+        return digit ? N_EXP_DIG : N_NONE;
+    default:
+        return N_NONE;
+    }
+}
+
+/* 1 when a number may end in state st. */
+static int num_complete(int st) {
+    return st == N_ZERO || st == N_INT || st == N_FRAC || st == N_EXP_DIG;
+}
+
+/* Feeds byte c to the number being read. Returns 1 when c belongs to it,
+ * 0 when the number ended well before c (c is then read as what follows
+ * it), HL_EINVAL when the number is cut short or run into ("1-", "01",
+ * "1.e5", "2E"). */
+static int num_byte(struct scan *sc, unsigned char c) {
+    int next = num_next(sc->num, c);
+
+    if (next != N_NONE) {
+        sc->num = next;
+        return 1;
+    }
+    if (!num_complete(sc->num) || strchr("0123456789+-.eE", c) != NULL)
+        return HL_EINVAL;
+    sc->num = N_NONE;
+    return 0;
+}
 
 static int utf8_byte(struct scan *sc, unsigned char c) {
     if (sc->need > 0) {
@@ -62,11 +127,19 @@ static int utf8_byte(struct scan *sc, unsigned char c) {
 
 static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len) {
     size_t i;
+    int rc;
 
     for (i = 0; i < len; i++) {
         unsigned char c = p[i];
         if (!utf8_byte(sc, c))
             return HL_EINVAL;
+        if (sc->num != N_NONE) {
+            rc = num_byte(sc, c);
+            if (rc < 0)
+                return rc;
+            if (rc == 1)
+                continue;
+        }
         if (sc->in_string) {
             if (c < 0x20)
                 return HL_EINVAL;       /* raw control character */
@@ -85,10 +158,11 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len) {
                 return HL_EINVAL;
         } else if (c == ']' || c == '}') {
             sc->depth--;
-        } else if (strchr(" \t\r\n,:0123456789-+.eEtrufalsn", c) == NULL ||
-                   c == '\0') {
-            /* outside strings JSON has only these: no quotes ('), no
-             * NaN/Infinity, no identifiers */
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            sc->num = c == '-' ? N_MINUS : c == '0' ? N_ZERO : N_INT;
+        } else if (strchr(" \t\r\n,:truefalsn", c) == NULL || c == '\0') {
+            /* outside strings and numbers JSON has only these: no
+             * quotes ('), no NaN/Infinity, no identifiers */
             return HL_EINVAL;
         }
     }
@@ -123,7 +197,7 @@ int hl_json_parse_chunks(const struct hl_chunk *chunks, size_t n, int depth,
         if (scan_bytes(&sc, chunks[i].p, chunks[i].len) != HL_OK)
             return HL_EINVAL;
     }
-    if (sc.need != 0)
+    if (sc.need != 0 || (sc.num != N_NONE && !num_complete(sc.num)))
         return HL_EINVAL;
     /* json-c counts the top-level value as one level of its stack; the
      * scan above already enforced `depth`, this is only a backstop */

@@ -2,8 +2,9 @@
  * strict, whole-input JSON parse of network bytes, in one piece or in
  * chunks. Proves: nesting is capped at `depth` (100,000 '[' fail cleanly
  * and fast), anything after the value other than whitespace fails,
- * not-JSON fails, and any chunking of every webhook fixture parses to the
- * same value as the whole body. */
+ * not-JSON fails, numbers follow the JSON grammar however they are cut,
+ * and any chunking of every webhook fixture parses to the same value as
+ * the whole body. */
 #include "../lib/hl_test.h"
 #include "hl.h"
 #include "hl_json.h"
@@ -394,6 +395,71 @@ static void check_small_chunks(void) {
     HT_CHECK_END();
 }
 
+/* Found by tests/fuzz/fuzz_webhook.c: json-c checks a number only within
+ * one chunk, so "0" then "-00" parsed as 0 while "0-00" in one piece is
+ * refused (the same signed bytes accepted or not depending on how TCP cut
+ * them). The pre-scan now holds the JSON number grammar across chunks;
+ * json-c's own laxities ("1.", "-01") are refused with it. */
+static void check_numbers_across_chunks(void) {
+    static const char *const bad[] = {
+        "0-00", "1.", "1.e5", "-01", "01", "-", "1e", "2E", "1e+", "+1",
+        ".5", "[1.]", "{\"a\":-}", "[0x10]", "1-", "[1,-]",
+    };
+    static const char *const good[] = {
+        "-0", "0.5e-3", "1E+2", "[0,-1,2.5e10]", "10", "{\"a\":-12.25}",
+    };
+    struct hl_chunk c[2] = { { "0", 1 }, { "-00", 3 } };
+    json_object *o = NULL;
+    size_t i, k, n;
+
+    HT_CHECK_BEGIN("fuzz finding: a number cut by a chunk boundary is "
+                   "checked as one (\"0\" + \"-00\" refused like \"0-00\"); "
+                   "the JSON number grammar");
+    HT_ASSERT_EQ_INT(hl_json_parse_chunks(c, 2, HL_JSON_DEPTH, &o),
+                     HL_EINVAL);
+    HT_ASSERT_TRUE(o == NULL);
+    json_object_put(o);
+    o = NULL;
+    for (i = 0; i < HL_ARRAY_LEN(bad); i++) {
+        n = strlen(bad[i]);
+        if (parse_str(bad[i], HL_JSON_DEPTH, &o) != HL_EINVAL)
+            HT_FAIL("whole %s accepted", bad[i]);
+        json_object_put(o);
+        o = NULL;
+        for (k = 0; k <= n; k++) {
+            c[0].p = bad[i];
+            c[0].len = k;
+            c[1].p = bad[i] + k;
+            c[1].len = n - k;
+            if (hl_json_parse_chunks(c, 2, HL_JSON_DEPTH, &o) != HL_EINVAL)
+                HT_FAIL("%s split at %zu accepted", bad[i], k);
+            json_object_put(o);
+            o = NULL;
+        }
+    }
+    for (i = 0; i < HL_ARRAY_LEN(good); i++) {
+        json_object *whole = NULL;
+        n = strlen(good[i]);
+        if (parse_str(good[i], HL_JSON_DEPTH, &whole) != HL_OK) {
+            HT_FAIL("whole %s refused", good[i]);
+            continue;
+        }
+        for (k = 0; k <= n; k++) {
+            c[0].p = good[i];
+            c[0].len = k;
+            c[1].p = good[i] + k;
+            c[1].len = n - k;
+            if (hl_json_parse_chunks(c, 2, HL_JSON_DEPTH, &o) != HL_OK ||
+                !json_object_equal(o, whole))
+                HT_FAIL("%s split at %zu differs", good[i], k);
+            json_object_put(o);
+            o = NULL;
+        }
+        json_object_put(whole);
+    }
+    HT_CHECK_END();
+}
+
 /* Every webhook fixture, split in two at every offset and in three at a
  * stride, parses to the value of the whole body. */
 static void check_fixture_chunks(void) {
@@ -469,6 +535,7 @@ int main(void) {
     check_utf8_valid_fn();
     check_utf8_across_chunks();
     check_small_chunks();
+    check_numbers_across_chunks();
     check_fixture_chunks();
     return ht_summary();
 }
