@@ -33,8 +33,15 @@ static void copy_str(json_object *o, const char *k, char *out, size_t size) {
         return;
     s = json_object_get_string(v);
     n = strlen(s);
-    if (n >= size)
-        n = size - 1;    /* a diagnostic text: cutting is harmless here */
+    if (n >= size) {
+        /* a diagnostic text: cutting is harmless here, but not inside a
+         * UTF-8 character (the parser let only whole ones in): the text
+         * goes into JSON logs and dead letters, which stay readable only
+         * as valid UTF-8 */
+        n = size - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
     memcpy(out, s, n);
     out[n] = '\0';
 }

@@ -7,9 +7,11 @@
  * published table is covered code by code. The Graph error fields are
  * read back from the parsed error (code, subcode, type, message,
  * fbtrace_id, is_transient, http). Garbage bodies never crash and long
- * texts are cut inside their fixed buffers. */
+ * texts are cut inside their fixed buffers, between UTF-8 characters. */
 #include "../lib/hl_test.h"
 #include "hl.h"
+#include "hl_dlq.h"
+#include "hl_json.h"
 #include "classify.h"
 
 #include <stdio.h>
@@ -302,6 +304,82 @@ cleanup:
     HT_CHECK_END();
 }
 
+/* The dead letter the worker writes for `e`, read back as hookctl does:
+ * 1 when the message survives. */
+static int dead_letter_keeps(const struct worker_graph_error *e) {
+    struct hl_dlq_error de = { e->http, e->code, e->subcode, e->message,
+                               e->fbtrace_id };
+    struct hl_dlq_entry d;
+    struct hl_dlq_view v;
+    char *out = NULL;
+    size_t len = 0;
+    int ok;
+
+    memset(&d, 0, sizeof(d));
+    d.reason = HL_DLQ_SEND_PERMANENT;
+    d.worker_stage = 1;
+    d.error = &de;
+    if (hl_dlq_build(&d, &out, &len) != HL_OK)
+        return HT_FAIL("hl_dlq_build failed");
+    ok = HT_ASSERT_EQ_INT(hl_dlq_parse(out, len, &v), HL_OK) &&
+         HT_ASSERT_EQ_STR(v.error_message, e->message);
+    hl_dlq_view_cleanup(&v);
+    free(out);
+    return ok;
+}
+
+/* Found by tests/fuzz/fuzz_classify.c (its crash input, verbatim): a
+ * message longer than its buffer was cut inside a UTF-8 character, and
+ * the dead letter holding it was no longer UTF-8, so hookctl could not
+ * read it (hl_dlq_parse refuses it). */
+static void check_cut_utf8(void) {
+    static const char crash[] =
+        "{\"error\":{\"message\":\"Error val###############################"
+        "#############################################################ida\\"
+        "ud41dfude006:\\ud83dt\\ud08dfudvme\xf0\x9f\x98\x80pealidaud40dfude"
+        "006:\\ud83dt\\udd8d0fue01_____true________________________________"
+        "_______________\\ud40dfude006:\\ud83dt\\udd8d1fue01_____true______"
+        "_______________________________\\ud83dt\\ud04dfude01______________"
+        "__________________________________]_____________2:\\ud83d6:fudvme"
+        "\xf0\x9f\x98\x80pealida\\ud40dfude006:\\ud66dt\\udd8d0fue01_____t_"
+        "______________\\ud40dfude006:\\ud83dt\\udd8d1fue01_____true_______"
+        "______________________________\\ud83dt\\ud04dfude01__rue__________"
+        "_______________________2:\\ud83d6:\\ud83dt\\ud83dtokennE\"}}";
+    static const char *const tails[] = {
+        "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"
+    };
+    struct worker_graph_error e;
+    char body[1024];
+    size_t i, k;
+    int n;
+
+    HT_CHECK_BEGIN("fuzz finding: a long message is cut between UTF-8 "
+                   "characters, so its dead letter stays readable");
+    HT_ASSERT_EQ_INT(worker_classify(400, crash, sizeof(crash) - 1, &e),
+                     WO_PERMANENT);
+    HT_ASSERT_TRUE(hl_json_utf8_valid(e.message, strlen(e.message)));
+    dead_letter_keeps(&e);
+    /* a 2-, 3- and 4-byte character across the 511-byte cut, at every
+     * offset: the cut falls before it, never inside */
+    for (i = 0; i < HL_ARRAY_LEN(tails); i++) {
+        for (k = 0; k < strlen(tails[i]); k++) {
+            n = snprintf(body, sizeof(body), "{\"error\":{\"message\":\""
+                         "%0*d%s\"}}", (int)(sizeof(e.message) - 1 - k), 0,
+                         tails[i]);
+            if (!HT_ASSERT_TRUE(n > 0 && (size_t)n < sizeof(body)))
+                continue;
+            worker_classify(400, body, (size_t)n, &e);
+            HT_ASSERT_EQ_INT(strlen(e.message),
+                             k == 0 ? sizeof(e.message) - 1
+                                    : sizeof(e.message) - 1 - k);
+            HT_ASSERT_TRUE(hl_json_utf8_valid(e.message,
+                                              strlen(e.message)));
+            dead_letter_keeps(&e);
+        }
+    }
+    HT_CHECK_END();
+}
+
 static void check_names(void) {
     static const char *const want[] = {
         "ok", "transient", "rate_limited", "token_invalid", "page_blocked",
@@ -329,6 +407,7 @@ int main(void) {
     check_code_table();
     check_without_graph_error();
     check_long_and_odd_fields();
+    check_cut_utf8();
     check_names();
     return ht_summary();
 }
