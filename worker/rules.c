@@ -10,6 +10,9 @@
 
 #define RULES_MAX_BYTES (1024 * 1024)
 #define TEXT_MAX_BYTES 2000         /* Send API text limit */
+#define REGEX_COST_MAX 10000        /* text_regex atoms after expanding
+                                     * repetitions (about 12 MB compiled) */
+#define REGEX_NEST_MAX 32           /* groups open at once in text_regex */
 
 /* The classic echo bot, in the rules file format itself. "*" as an
  * attachment_type (an extension) matches any attachment. */
@@ -115,10 +118,127 @@ void worker_rules_free(struct worker_rules *r) {
 
 /* ----------------------------------------------------------- loading */
 
+/* cost + add, saturating past REGEX_COST_MAX. */
+static long cost_add(long cost, long add) {
+    return cost + add > REGEX_COST_MAX ? REGEX_COST_MAX + 1 : cost + add;
+}
+
+/* The repetition at p ("*", "+", "?", "{m}", "{m,}", "{,n}", "{m,n}"):
+ * returns how many copies of its atom the compiled automaton holds (at
+ * most REGEX_COST_MAX + 1) and sets *len, or 0 when p is no repetition. */
+static long repetition(const char *p, size_t *len) {
+    const char *q = p + 1;
+    long m = 0, n = -1;
+
+    *len = 1;
+    if (*p == '*' || *p == '+' || *p == '?')
+        return 2;
+    if (*p != '{' || ((*q < '0' || *q > '9') && *q != ','))
+        return 0;
+    for (; *q >= '0' && *q <= '9'; q++)
+        m = m > REGEX_COST_MAX ? m : m * 10 + (*q - '0');
+    if (*q == ',' && q[1] >= '0' && q[1] <= '9') {
+        for (n = 0, q++; *q >= '0' && *q <= '9'; q++)
+            n = n > REGEX_COST_MAX ? n : n * 10 + (*q - '0');
+    } else if (*q == ',') {
+        q++;                        /* {m,}: m copies and a star */
+        n = m + 1;
+    } else {
+        n = m;
+    }
+    if (*q != '}')
+        return 0;                   /* regcomp names the error */
+    *len = (size_t)(q + 1 - p);
+    return cost_add(n > m ? n : m, 1);
+}
+
+/* Length of the bracket expression at p ("[a-z]", "[]x]", "[[:alpha:]]"),
+ * or of the rest of the text when it is not closed. */
+static size_t bracket_len(const char *p) {
+    size_t i = 1;
+
+    if (p[i] == '^')
+        i++;
+    if (p[i] == ']')
+        i++;
+    while (p[i] != '\0' && p[i] != ']') {
+        const char *end = NULL;
+        if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '=' ||
+                            p[i + 1] == '.')) {
+            char close[3] = { p[i + 1], ']', '\0' };
+            end = strstr(p + i + 2, close);
+        }
+        i = end != NULL ? (size_t)(end - p) + 2 : i + 1;
+    }
+    return p[i] == ']' ? i + 1 : i;
+}
+
+/* Refuses a text_regex that glibc could not compile in bounded memory:
+ * each repetition copies its atom (nested ones multiply: "((a+)+)+..."
+ * and "(a{1,255}){1,255}" grow exponentially), so the atoms are counted
+ * with their copies up to REGEX_COST_MAX. Adjacent repetitions ("a++")
+ * and back-references ("\1") are also refused: POSIX leaves both
+ * undefined in an ERE, and glibc's take exponential space or time.
+ * Returns HL_OK, or HL_EINVAL with `why` set. */
+static int regex_check(const char *re, char *why, size_t size) {
+    long cost[REGEX_NEST_MAX + 1];  /* per open group, [0] is the whole */
+    long last = 0;                  /* the atom just read; 0: none */
+    int depth = 0, repeated = 0;
+    const char *p = re;
+
+    cost[0] = 0;
+    while (*p != '\0') {
+        size_t len = 1;
+        long copies = repetition(p, &len);
+        int rep = copies > 0 && last > 0;
+        if (rep) {
+            if (repeated) {
+                snprintf(why, size, "has a repetition right after another "
+                         "(\"%.*s\")", (int)len, p);
+                return HL_EINVAL;
+            }
+            cost[depth] = cost_add(cost[depth], last * (copies - 1));
+        } else if (*p == '(') {
+            if (depth == REGEX_NEST_MAX) {
+                snprintf(why, size, "nests more than %d groups",
+                         REGEX_NEST_MAX);
+                return HL_EINVAL;
+            }
+            cost[++depth] = 0;
+            last = 0;
+        } else if (*p == ')' && depth > 0) {
+            last = cost[depth] > 0 ? cost[depth] : 1;
+            depth--;
+            cost[depth] = cost_add(cost[depth], last);
+        } else if (*p == '|') {
+            last = 0;
+        } else if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
+            snprintf(why, size, "has a back-reference (\\%c)", p[1]);
+            return HL_EINVAL;
+        } else {
+            if (*p == '\\' && p[1] != '\0')
+                len = 2;
+            else if (*p == '[')
+                len = bracket_len(p);
+            last = 1;
+            cost[depth] = cost_add(cost[depth], 1);
+        }
+        repeated = rep;
+        if (cost[depth] > REGEX_COST_MAX) {
+            snprintf(why, size, "is too costly to compile (over %d states "
+                     "once repetitions are expanded)", REGEX_COST_MAX);
+            return HL_EINVAL;
+        }
+        p += len;
+    }
+    return HL_OK;
+}
+
 static int load_match(struct worker_rule *r, json_object *m, size_t idx,
                       char err[HL_ERR_LEN]) {
     const char *kind = get_str(m, "kind");
     char *re = NULL;
+    char why[128];
     int rc;
     struct json_object_iterator it, end;
 
@@ -160,9 +280,13 @@ static int load_match(struct worker_rule *r, json_object *m, size_t idx,
     }
     if (re == NULL)
         return HL_OK;
+    if (regex_check(re, why, sizeof(why)) != HL_OK) {
+        snprintf(err, HL_ERR_LEN, "rule %zu: text_regex %s", idx, why);
+        free(re);
+        return HL_EINVAL;
+    }
     rc = regcomp(&r->regex, re, REG_EXTENDED | REG_ICASE | REG_NOSUB);
     if (rc != 0) {
-        char why[128];
         regerror(rc, NULL, why, sizeof(why));
         snprintf(err, HL_ERR_LEN, "rule %zu: text_regex does not compile: %s",
                  idx, why);

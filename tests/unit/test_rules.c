@@ -609,6 +609,103 @@ static void check_errors(void) {
     HT_CHECK_END();
 }
 
+/* Loads one rule whose text_regex is `re` (JSON-escaped). */
+static int load_regex(const char *re, struct worker_rules **r,
+                      char err[HL_ERR_LEN]) {
+    char text[1024];
+    int n = snprintf(text, sizeof(text), "{\"rules\":[{\"match\":{"
+                     "\"text_regex\":\"%s\"},\"actions\":[{\"type\":"
+                     "\"sender_action\",\"action\":\"mark_seen\"}]}]}", re);
+
+    if (n < 0 || (size_t)n >= sizeof(text))
+        return HT_FAIL("regex too long for the test: %s", re);
+    err[0] = '\0';
+    return worker_rules_parse(text, (size_t)n, "t", r, err);
+}
+
+/* Found by tests/fuzz/fuzz_rules.c (its out-of-memory input, verbatim):
+ * glibc compiles "h+++...+" (54 adjacent repetitions) into an automaton
+ * of gigabytes. A text_regex is now refused, naming the rule and why,
+ * when repetitions are adjacent (undefined in POSIX ERE), when it holds a
+ * back-reference (undefined too, exponential in glibc), or when its
+ * expanded repetitions pass REGEX_COST_MAX atoms. */
+static void check_regex_cost(void) {
+    static const char crash[] =
+        "{\"rules\":[\n"
+        "  {\"match\":{\"kind\":\"message\",\"text_regex\":\"^(h+++++++"
+        "+++++++++++++++++++++++++++++++++++++++++++++++i|hello)\\\\b\""
+        "},\n"
+        "   \"actions\":[{\"type\":\"sender_action\",\"action\":\"mark_"
+        "seen\"},\n"
+        "              {\"type\":\"reply\",\"text\":\"Hello! Yoen\"},\n"
+        "              {\"type\":\"reply\",\"text\":\"Hello! You wrote:"
+        " {texou wrote: {text}\",\n"
+        "               \"quick_replies\":[{\"title\":\"Prices\",\"payl"
+        "oad\":\"PRICES\"}]}]},\n"
+        "  {\"match\":{\"kind\":\"postback\",\"payload_prefix\":\"BUY_"
+        "\"},\n"
+        "   \"actions\":[{\"type\":\"forward\",\"url\":\"http://127.u w"
+        "rote: {textt}\",\n"
+        "               \"quick_replies\":[{\"title\":\"Prices\",\"payl"
+        "oad\":\"PRICES\"}]}]},\n"
+        "  {\"match\":{\"kind\":\"postback\",\"payload_prefix\":\"BUY_"
+        "\"},\n"
+        "   \"actions\":[{\"type\":\"forward\",\"url\":\"http://127.u w"
+        "rote: {text}\",\n"
+        "               \"quick_replies\":[{\"title\":\"Prices\",\"payl"
+        "oad\":\"PRICES\"}]}]},\n"
+        "  {\"match\":{\"kind\":\"postback\",\"payload_prefix\":\"BUY_"
+        "\"},\n"
+        "   \"actions\":[{\"type\":\"forward\",\"url\":\"http://127.0.0"
+        ".1:8080/orders\"}]},\n"
+        "  {\"match\":{\"kind\":\"message\",\"attachment_type\":\"image"
+        "\"},\n"
+        "   \"actions\":[{\"typm\":\"pass_thread_control\",\"targppeat_"
+        "_id\":\"263902037430900\"}]}\n"
+        "]}\n";
+    static const struct { const char *re, *why; } bad[] = {
+        { "a++", "repetition right after another" },
+        { "a{2}*", "repetition right after another" },
+        { "x?{1,3}", "repetition right after another" },
+        { "((((((((((((((h+)+)+)+)+)+)+)+)+)+)+)+)+)+)+", "too costly" },
+        { "(h{1,255}){1,255}", "too costly" },
+        { "(h{,255}){,255}", "too costly" },
+        { "[a-z]{9999}[0-9]{2}", "too costly" },
+        { "(a*)\\\\1", "back-reference (\\1)" },
+        { "((((((((((((((((((((((((((((((((("
+          "a)))))))))))))))))))))))))))))))))", "more than 32 groups" },
+    };
+    static const char *const good[] = {
+        "^(hi|hello)\\\\b", "[[:alpha:]]{1,255}", "(h{1,99}){1,99}",
+        "(((((((((((h+)+)+)+)+)+)+)+)+)+)+)+", "a+b*c?d{2,}", "[]+]+",
+        "\\\\++", "^(hi|hello)( |$)", "[a-z]{9000}",
+    };
+    struct worker_rules *r = NULL;
+    char err[HL_ERR_LEN] = "";
+    size_t i;
+
+    HT_CHECK_BEGIN("fuzz finding: a text_regex glibc would compile into "
+                   "gigabytes is refused, naming the rule and why");
+    HT_ASSERT_EQ_INT(worker_rules_parse(crash, sizeof(crash) - 1, "t", &r,
+                                        err), HL_EINVAL);
+    HT_ASSERT_CONTAINS(err, "rule 0: text_regex has a repetition right "
+                       "after another (\"+\")");
+    for (i = 0; i < HL_ARRAY_LEN(bad); i++) {
+        r = NULL;
+        if (!HT_ASSERT_EQ_INT(load_regex(bad[i].re, &r, err), HL_EINVAL))
+            ht_note("accepted: %s", bad[i].re);
+        HT_ASSERT_CONTAINS(err, bad[i].why);
+        worker_rules_free(r);
+    }
+    for (i = 0; i < HL_ARRAY_LEN(good); i++) {
+        r = NULL;
+        if (!HT_ASSERT_EQ_INT(load_regex(good[i], &r, err), HL_OK))
+            ht_note("refused: %s: %s", good[i], err);
+        worker_rules_free(r);
+    }
+    HT_CHECK_END();
+}
+
 static void check_limits(void) {
     struct ht_text t = { 0 };
     struct worker_rules *r = NULL;
@@ -802,6 +899,7 @@ int main(void) {
     check_placeholders();
     check_bodies();
     check_errors();
+    check_regex_cost();
     check_limits();
     check_truncated();
     check_load_file();
