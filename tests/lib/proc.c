@@ -21,6 +21,8 @@ extern char **environ;
 #define MAX_ARGS 64
 #define MAX_ENV 512
 #define LOG_TAIL 4000
+#define VG_STOP_MS 2000       /* SIGTERM to exit (x10 under valgrind) */
+#define VG_REPORT_MAX 20000   /* bytes of a valgrind report shown */
 
 /* Inherited variables that a hookline program reads: dropped. */
 static const char *const scrub_prefixes[] = {
@@ -59,17 +61,23 @@ static int scrubbed(const char *var) {
     return strncmp(var, "PORT_", 5) == 0;
 }
 
-/* 1 when `var` ("NAME=...") names a variable set in `env`. */
-static int overridden(const char *var, const char *const *env) {
+/* 1 when `var` ("NAME=...") names a variable set in the first `k`
+ * entries of `env` (NULL-terminated; may be NULL). */
+static int set_before(const char *var, const char *const *env, size_t k) {
     const char *eq = strchr(var, '=');
     size_t n = eq == NULL ? strlen(var) : (size_t)(eq - var);
     size_t i;
 
-    for (i = 0; env != NULL && env[i] != NULL; i++) {
+    for (i = 0; i < k && env != NULL && env[i] != NULL; i++) {
         if (strncmp(env[i], var, n) == 0 && env[i][n] == '=')
             return 1;
     }
     return 0;
+}
+
+/* 1 when `var` names a variable set anywhere in `env`. */
+static int overridden(const char *var, const char *const *env) {
+    return set_before(var, env, (size_t)-1);
 }
 
 /* Fills `out` (MAX_ENV slots) with the child's environment. */
@@ -84,7 +92,11 @@ static int build_env(const char **out, const char *const *env) {
             return HL_ETOOBIG;
         out[n++] = environ[i];
     }
+    /* of two same-named entries only the first goes on: getenv() sees
+     * the first under glibc but the last under valgrind */
     for (i = 0; env != NULL && env[i] != NULL; i++) {
+        if (set_before(env[i], env, i))
+            continue;
         if (n + 1 >= MAX_ENV)
             return HL_ETOOBIG;
         out[n++] = env[i];
@@ -334,15 +346,51 @@ void ht_proc_dump_log(const struct ht_proc *p, size_t max) {
     free(buf);
 }
 
+/* Prints the valgrind lines ("==PID== ...") of the captured output. */
+static void dump_valgrind(const struct ht_proc *p) {
+    char *buf = NULL;
+    size_t len = 0, shown = 0;
+    char *line, *end;
+
+    if (ht_proc_read_log(p, &buf, &len) != HL_OK)
+        return;
+    fprintf(stderr, "  # ---- valgrind report of %s ----\n", p->name);
+    for (line = buf; line < buf + len && shown < VG_REPORT_MAX;
+         line = end + 1) {
+        end = memchr(line, '\n', (size_t)(buf + len - line));
+        if (end == NULL)
+            end = buf + len;
+        if (strncmp(line, "==", 2) == 0) {
+            fprintf(stderr, "%.*s\n", (int)(end - line), line);
+            shown += (size_t)(end - line) + 1;
+        }
+    }
+    free(buf);
+}
+
 void ht_proc_cleanup(struct ht_proc *p) {
     const char *keep = getenv("HL_KEEP_LOGS");
-    int status;
+    int status, code;
 
+    /* under valgrind a program still running is stopped as in production
+     * (SIGTERM, then its drain), so memcheck sees its exit and checks for
+     * leaks; SIGKILL would end it before the leak check */
+    if (p->pid > 0 && ht_valgrind() && kill(p->pid, SIGTERM) == 0 &&
+        ht_proc_wait_exit(p, ht_budget_ms(VG_STOP_MS), &code) != HL_OK)
+        ht_note("%s still ran %ld ms after SIGTERM: killed, no leak check",
+                p->name, ht_budget_ms(VG_STOP_MS));
     if (p->pid > 0) {
         kill(p->pid, SIGKILL);
         while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
             continue;
         record_exit(p, status);
+    }
+    /* the log is still there on the first cleanup only: report once */
+    if (ht_valgrind() && p->log_path[0] != '\0' && p->exited &&
+        p->exit_code == HT_VALGRIND_EXIT) {
+        dump_valgrind(p);
+        HT_FAIL("%s: valgrind found errors or leaks (exit %d, report "
+                "above)", p->name, HT_VALGRIND_EXIT);
     }
     if (p->log_path[0] != '\0' && (keep == NULL || strcmp(keep, "1") != 0))
         unlink(p->log_path);

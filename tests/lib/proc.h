@@ -11,7 +11,8 @@
  *
  * With HL_VALGRIND=1 every program runs under valgrind memcheck
  * (--leak-check=full, definite and indirect leaks are errors, exit code 99
- * on any error) and every wait here gets 10x its budget.
+ * on any error), every wait here gets 10x its budget, and a program is
+ * stopped with SIGTERM at cleanup: any exit 99 fails the test.
  *
  * Every wait is bounded. Only the PID this file forked is signalled; it is
  * registered with hl_test's child table so it dies with the test. This
@@ -39,7 +40,8 @@ int ht_bin_path(const char *prog, char *out, size_t outsz);
 
 /* Starts `path` with the extra arguments `args` (NULL-terminated; may be
  * NULL) and the extra environment `env` ("NAME=value", NULL-terminated;
- * may be NULL; these win over inherited values). Borrows everything.
+ * may be NULL; these win over inherited values, the first of two with
+ * one name wins). Borrows everything.
  * On HL_OK the child runs; release with ht_proc_cleanup(). On failure
  * `err` says why; ht_proc_cleanup() is still safe. */
 int ht_proc_start(struct ht_proc *p, const char *path,
@@ -78,7 +80,10 @@ void ht_proc_dump_log(const struct ht_proc *p, size_t max);
 
 /* SIGKILLs the child if it still runs, reaps it and removes the log file
  * (kept when HL_KEEP_LOGS=1). Safe on a zeroed or failed struct;
- * idempotent. */
+ * idempotent. Under valgrind a running child gets SIGTERM first (up to
+ * 20 s to exit, so memcheck checks for leaks), and a child that exited
+ * with HT_VALGRIND_EXIT fails the current check (or a check of its own)
+ * with the valgrind lines of its log. */
 void ht_proc_cleanup(struct ht_proc *p);
 
 /* Runs `path` to completion (bounded by `timeout_ms`, 10x under valgrind;
