@@ -606,6 +606,45 @@ static void check_slowloris(struct ctx *c) {
     HT_CHECK_END();
 }
 
+/* ---- keep-alive ---------------------------------------------------------- */
+
+static void check_keepalive(struct ctx *c) {
+    static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct raw_answer a;
+    long long t_last = 0;
+    int fd = raw_connect(c->s.ingest.port), i, ok = 0;
+
+    HT_CHECK_BEGIN("keep-alive: the request timeout restarts after each "
+                   "answer (4 requests 1 s apart on one connection, two "
+                   "pipelined), then the idle connection is closed");
+    if (!HT_ASSERT_TRUE(fd >= 0))
+        goto cleanup;
+    for (i = 0; i < 4; i++) {
+        if (i > 0)
+            ht_sleep_ms(FRONT_TIMEOUT_MS * 2 / 3);
+        raw_send_str(fd, get);
+        if (i == 3)
+            raw_send_str(fd, get);
+        raw_answer(fd, ht_budget_ms(2000), &a);
+        ok += a.status == 200;
+        t_last = ht_mono_ms();
+    }
+    raw_answer(fd, ht_budget_ms(2000), &a);
+    ok += a.status == 200;
+    t_last = ht_mono_ms();
+    HT_ASSERT_EQ_INT(ok, 5);
+    /* idle since its last answer: closed one timeout later */
+    HT_ASSERT_EQ_INT(raw_closed(fd, FRONT_TIMEOUT_MS +
+                                    ht_budget_ms(SLACK_MS)), 1);
+    ht_note("closed %lld ms after its last answer (timeout %d ms)",
+            ht_mono_ms() - t_last, FRONT_TIMEOUT_MS);
+    HT_ASSERT_GE_INT(ht_mono_ms() - t_last, FRONT_TIMEOUT_MS - 100);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    HT_CHECK_END();
+}
+
 /* ---- lying bodies --------------------------------------------------------- */
 
 static void check_truncated(struct ctx *c) {
@@ -1178,6 +1217,7 @@ int main(void) {
         check_fd_limit(&c);
         check_config(&c);
         check_slowloris(&c);
+        check_keepalive(&c);
         check_truncated(&c);
         check_short_length(&c);
         check_huge_headers(&c);
