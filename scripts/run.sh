@@ -45,6 +45,10 @@ dev_default() {
         DEV_DEFAULTED+=("$name")
     fi
 }
+# dev_defaulted NAME: true when NAME holds this script's dev default.
+dev_defaulted() {
+    [[ " ${DEV_DEFAULTED[*]} " == *" $1 "* ]]
+}
 dev_default MESSENGER_VERIFY_TOKEN dev-verify-token
 dev_default MESSENGER_APP_SECRET d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0
 dev_default MESSENGER_PAGE_ID 1000000000000001
@@ -62,12 +66,18 @@ RPORT=                      # set by start_redis
 die() { die_as run "$@"; }
 
 # Reads a secret from VAR or VAR_FILE (first entry of a rotation list).
+# From a file exactly one trailing "\n" (and one "\r" before it) is
+# dropped, as common/hl_cfg.c does; $(cat) alone would drop every
+# trailing newline, so the sentinel x keeps them until then.
 secret_value() {
     local name=$1 file_var="${1}_FILE" v
     if [ -n "${!name:-}" ]; then
         v=${!name}
     elif [ -n "${!file_var:-}" ] && [ -r "${!file_var}" ]; then
-        v=$(cat "${!file_var}")
+        v=$(cat "${!file_var}" && printf x)
+        v=${v%x}
+        v=${v%$'\n'}
+        v=${v%$'\r'}
     else
         v=
     fi
@@ -115,9 +125,22 @@ write_sample() {
     SAMPLE_MID=$mid
 }
 
+# sign_file FILE: the hex HMAC-SHA256 of FILE's bytes under the first app
+# secret. The key never goes on a command line (ps shows those to every
+# user): bin/hookctl sign reads it from the environment like the programs
+# do; without hookctl, python3 gets it in its environment.
 sign_file() {
-    openssl dgst -sha256 -hmac "$(secret_value MESSENGER_APP_SECRET)" -r "$1" \
-        | cut -d' ' -f1
+    local sig
+    if [ -x "$HOOKCTL" ] && sig=$("$HOOKCTL" sign "$1" 2>/dev/null); then
+        printf '%s\n' "${sig#sha256=}"
+        return 0
+    fi
+    HL_SIGN_KEY=$(secret_value MESSENGER_APP_SECRET) python3 -c '
+import hashlib, hmac, os, sys
+with open(sys.argv[1], "rb") as f:
+    body = f.read()
+print(hmac.new(os.environb[b"HL_SIGN_KEY"], body, hashlib.sha256).hexdigest())
+' "$1"
 }
 
 # write_env_file FILE: what hookctl and redis-cli need to reach this stack,
@@ -139,7 +162,7 @@ write_env_file() {
         for name in MESSENGER_VERIFY_TOKEN MESSENGER_APP_SECRET \
             MESSENGER_PAGE_ACCESS_TOKEN; do
             file_var="${name}_FILE"
-            if [[ " ${DEV_DEFAULTED[*]} " == *" $name "* ]]; then
+            if dev_defaulted "$name"; then
                 printf 'export %s=%q    # dev default\n' "$name" "${!name}"
             elif [ -n "${!file_var:-}" ]; then
                 # The programs run from the repo root; the file's user
@@ -159,12 +182,16 @@ write_env_file() {
 # ---------------------------------------------------------------------------
 
 [ -x "$INGEST" ] || die "$INGEST not built (run: make)"
-for tool in redis-server redis-cli openssl curl setsid; do
+for tool in redis-server redis-cli curl setsid; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not installed (make deps)"
 done
+[ -x "$HOOKCTL" ] || command -v python3 >/dev/null 2>&1 ||
+    die "neither $HOOKCTL nor python3 to sign the sample event (make deps)"
 mkdir -p "$RUN_DIR"
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
-rm -f "$RUN_DIR"/*.log "$RUN_DIR/env.sh"
+# An earlier run's logs, and its env file (its ports are stale until this
+# run writes its own).
+rm -f "$RUN_DIR"/*.log "$RUN_DIR/env"
 # How to name the run dir in the lines printed: relative to the repo root
 # when it is inside it (`make run` runs from there).
 case "$RUN_DIR" in
@@ -231,6 +258,12 @@ write_sample
 SIG=$(sign_file "$RUN_DIR/sample-event.json")
 URL="http://127.0.0.1:$IPORT$HOOKLINE_WEBHOOK_PATH"
 VERIFY=$(secret_value MESSENGER_VERIFY_TOKEN)
+# The banner shows the verify token only when it is the dev default; the
+# caller's own (set or from a file) is never printed.
+SHOW_VERIFY='<your verify token>'
+if dev_defaulted MESSENGER_VERIFY_TOKEN; then
+    SHOW_VERIFY=$VERIFY
+fi
 
 # ---------------------------------------------------------------------------
 # Smoke mode: check the stack answers, then stop.
@@ -322,7 +355,7 @@ fi
 cat <<EOF
 
 GET handshake:
-  curl '$URL?hub.mode=subscribe&hub.verify_token=$VERIFY&hub.challenge=C'
+  curl '$URL?hub.mode=subscribe&hub.verify_token=$SHOW_VERIFY&hub.challenge=C'
 
 Signed test event ($SHOW_DIR/sample-event.json):
   curl -i -H 'Content-Type: application/json' \\
