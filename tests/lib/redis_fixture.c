@@ -3,11 +3,14 @@
  * hiredis helpers and readers of hookline's keyspace for assertions.
  *
  * Every wait is bounded: PING at most 50 x 100 ms, stop at most 2 s before
- * SIGKILL. Only the PID this file forked is ever signalled. */
+ * SIGKILL. Only the PID this file forked is ever signalled. With AOF on
+ * (ht_redis_start_aof) the files live in the private directory, in the
+ * "appendonlydir" Redis 7 makes there; cleanup removes both levels. */
 #include "redis_fixture.h"
 #include "hl_test.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,6 +27,8 @@
 #define PORT_TRIES 3
 #define STOP_GRACE_MS 2000
 #define LOG_TAIL 2000          /* bytes of the server log dumped on failure */
+#define AOF_DIR "appendonlydir" /* where Redis 7 keeps its append-only files */
+#define RM_MAX 64               /* files removed from one directory, at most */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -163,9 +168,15 @@ static int spawn(struct ht_redis *r, char err[HL_ERR_LEN]) {
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         close_range(3, ~0U, 0);
-        execlp("redis-server", "redis-server", "--port", port,
-               "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--dir", r->dir, (char *)NULL);
+        if (r->aof)
+            execlp("redis-server", "redis-server", "--port", port,
+                   "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                   "yes", "--appendfsync", "always", "--dir", r->dir,
+                   (char *)NULL);
+        else
+            execlp("redis-server", "redis-server", "--port", port,
+                   "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                   "no", "--dir", r->dir, (char *)NULL);
         _exit(127);
     }
     close(fd);
@@ -213,13 +224,15 @@ static int start_on_port(struct ht_redis *r, char err[HL_ERR_LEN]) {
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-int ht_redis_start(struct ht_redis *r, char err[HL_ERR_LEN]) {
+/* ht_redis_start() and ht_redis_start_aof(): `aof` picks the mode. */
+static int start_mode(struct ht_redis *r, int aof, char err[HL_ERR_LEN]) {
     int n;
     int i;
     int rc = HL_ERR;
 
     memset(r, 0, sizeof(*r));
     r->pid = -1;
+    r->aof = aof;
     err[0] = '\0';
     n = snprintf(r->dir, sizeof(r->dir), "%s/hl-redis-XXXXXX", ht_tmpdir());
     if (n < 0 || (size_t)n >= sizeof(r->dir)) {
@@ -247,6 +260,14 @@ int ht_redis_start(struct ht_redis *r, char err[HL_ERR_LEN]) {
     }
     snprintf(err, HL_ERR_LEN, "no free port after %d tries", PORT_TRIES);
     return HL_EIO;
+}
+
+int ht_redis_start(struct ht_redis *r, char err[HL_ERR_LEN]) {
+    return start_mode(r, 0, err);
+}
+
+int ht_redis_start_aof(struct ht_redis *r, char err[HL_ERR_LEN]) {
+    return start_mode(r, 1, err);
 }
 
 int ht_redis_restart(struct ht_redis *r, char err[HL_ERR_LEN]) {
@@ -318,12 +339,41 @@ int ht_redis_resume(struct ht_redis *r) {
     return HL_OK;
 }
 
+/* Unlinks the plain files of directory `dir` (at most RM_MAX: the server
+ * writes a handful) and removes it if it is then empty. Subdirectories
+ * are left alone, so a wrong path can never take more than files. */
+static void remove_files(const char *dir) {
+    char path[1024];
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    int n = 0;
+
+    if (d == NULL)
+        return;
+    for (e = readdir(d); e != NULL && n < RM_MAX; e = readdir(d)) {
+        struct stat st;
+        int k = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (k < 0 || (size_t)k >= sizeof(path))
+            continue;
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            unlink(path);
+            n++;
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
 void ht_redis_cleanup(struct ht_redis *r) {
+    char aof_dir[600];
+    int n;
+
     ht_redis_stop(r);
     if (r->dir[0] != '\0') {
-        if (r->log_path[0] != '\0')
-            unlink(r->log_path);
-        rmdir(r->dir);
+        n = snprintf(aof_dir, sizeof(aof_dir), "%s/" AOF_DIR, r->dir);
+        if (n > 0 && (size_t)n < sizeof(aof_dir))
+            remove_files(aof_dir);
+        remove_files(r->dir);
         r->dir[0] = '\0';
     }
 }

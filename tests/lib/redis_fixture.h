@@ -8,7 +8,9 @@
  * then SIGKILL after 2 s. Only the PID we started is ever signalled, and it
  * is registered with hl_test's child table, so it dies with the test even
  * on a crash or timeout. Tests can also freeze it (SIGSTOP/SIGCONT), kill
- * it and restart it on the SAME port (outage tests).
+ * it and restart it on the SAME port (outage tests). ht_redis_start_aof()
+ * starts one with an append-only file fsynced on every write, so what it
+ * acknowledged survives a SIGKILL and a restart (chaos tests).
  *
  * The second half reads hookline's keyspace (DESIGN.md "Redis keyspace")
  * for assertions: partition queues, dead letters, their JSON. It computes
@@ -31,6 +33,8 @@ struct ht_redis {
     char dir[512];            /* private temp dir (--dir), "" if none */
     char log_path[600];       /* server stdout+stderr */
     char url[64];             /* "redis://127.0.0.1:<port>/0" */
+    int aof;                  /* 1: --appendonly yes --appendfsync always
+                               * (set by ht_redis_start_aof()) */
 };
 
 /* Picks a free port and starts a server there (see the file comment).
@@ -39,6 +43,13 @@ struct ht_redis {
  * goes to stderr when it started but never answered) and nothing is left
  * running; ht_redis_cleanup() is still needed for the temp directory. */
 int ht_redis_start(struct ht_redis *r, char err[HL_ERR_LEN]);
+
+/* ht_redis_start() with persistence: `--appendonly yes --appendfsync
+ * always` in the private directory, so every write the server answered
+ * is on disk before the answer and survives ht_redis_kill() +
+ * ht_redis_restart() (which keep the mode). Same returns and cleanup
+ * (the append-only files and their directory go with it). */
+int ht_redis_start_aof(struct ht_redis *r, char err[HL_ERR_LEN]);
 
 /* Stops the server: SIGCONT if paused, SIGTERM, SIGKILL after 2 s, reap.
  * The port and directory are kept for ht_redis_restart(). Returns HL_OK
@@ -51,7 +62,9 @@ int ht_redis_stop(struct ht_redis *r);
 int ht_redis_kill(struct ht_redis *r);
 
 /* Starts a server again on the port it had (after stop or kill), waiting
- * out a briefly busy port (3 tries). The data is gone (no persistence).
+ * out a briefly busy port (3 tries). The data is gone (no persistence),
+ * unless the fixture was started by ht_redis_start_aof(): then the server
+ * loads its append-only file and answers PING only once it has.
  * HL_OK, or an error with `err` set. */
 int ht_redis_restart(struct ht_redis *r, char err[HL_ERR_LEN]);
 
@@ -60,8 +73,9 @@ int ht_redis_restart(struct ht_redis *r, char err[HL_ERR_LEN]);
 int ht_redis_pause(struct ht_redis *r);
 int ht_redis_resume(struct ht_redis *r);
 
-/* Stops the server if running and removes its temp directory. Safe on a
- * zeroed or failed fixture; idempotent. */
+/* Stops the server if running and removes its temp directory (with the
+ * append-only files, if any). Safe on a zeroed or failed fixture;
+ * idempotent. */
 void ht_redis_cleanup(struct ht_redis *r);
 
 /* A blocking hiredis connection to the server with `timeout_ms` for
