@@ -7,7 +7,13 @@
  * Pops are polled per owned partition (blocking pops would stall the one
  * shared connection): immediately again while there is work, backing off
  * to POLL_IDLE_MAX_MS when idle. Envelopes held in memory are bounded by
- * WORKER_MAX_ITEMS. */
+ * WORKER_MAX_ITEMS.
+ *
+ * Recovered envelopes settle (G4 across a takeover): none of the
+ * partition's lanes starts until a pop has emptied its queue (or no pop
+ * can be made). The previous owner may have died between popping an event
+ * and popping an older one that reached ingest within its reorder window;
+ * that one is still in the queue, and would otherwise run second. */
 #include "worker.h"
 #include "hl_keys.h"
 #include "hl_log.h"
@@ -20,6 +26,19 @@
 
 static void schedule_poll(struct worker_part *p, long long ms);
 static void poll_pop(struct worker_part *p);
+
+/* The partition's queue has been read up to now: its lanes may run. */
+static void settle_end(struct worker_part *p) {
+    p->settling = 0;
+    worker_lanes_kick_part(p->w, p->n);
+}
+
+/* 1 when no pop will come for a while (not merely one in flight). */
+static int pop_blocked(const struct hl_worker *w,
+                       const struct worker_part *p) {
+    return p->state != WP_OWNED || w->draining || p->recover_again ||
+           w->items + w->fetching >= WORKER_MAX_ITEMS;
+}
 
 static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
     return p->state == WP_OWNED && !w->draining && !p->pop_pending &&
@@ -81,6 +100,7 @@ static void handback_all(struct hl_worker *w, struct worker_part *p,
 static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     struct worker_part *p = arg;
     struct hl_worker *w = p->w;
+    long asked = p->pop_asked;
 
     (void)r;
     p->pop_pending = 0;
@@ -102,6 +122,10 @@ static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
         add_items(w, p, reply, 0);
     else
         handback_all(w, p, reply);
+    /* a short pop emptied the queue: nothing older is left behind */
+    if (p->settling && ((long)reply->elements < asked ||
+                        p->state != WP_OWNED))
+        settle_end(p);
     if (reply->elements > 0) {
         p->poll_delay_ms = 0;
     } else {
@@ -132,8 +156,11 @@ static void poll_pop(struct worker_part *p) {
     size_t lens[3];
     long room = WORKER_MAX_ITEMS - w->items - w->fetching;
 
-    if (!can_pop(w, p))
+    if (!can_pop(w, p)) {
+        if (p->settling && pop_blocked(w, p))
+            settle_end(p);
         return;
+    }
     snprintf(max, sizeof(max), "%ld",
              room < WORKER_POP_BATCH ? room : WORKER_POP_BATCH);
     lens[0] = strlen(p->q);
@@ -191,9 +218,23 @@ static void recover_reply_cb(struct hl_redis *r, redisReply *reply,
                    HL_KV_I("items", (long long)reply->elements));
         hl_metric_add(w->m.redeliveries, (double)reply->elements);
         p->recover_again = (long)reply->elements >= p->recover_want;
+        /* with more to read than memory holds, no pop comes soon: run */
+        p->settling = reply->elements > 0 && !p->recover_again;
         add_items(w, p, reply, 1);
     }
     schedule_poll(p, 0);
+}
+
+/* 1 when another partition's in-flight read is pending. */
+static int other_recovering(const struct hl_worker *w,
+                            const struct worker_part *p) {
+    long n;
+
+    for (n = 0; n < w->nparts; n++) {
+        if (w->parts[n].recovering && &w->parts[n] != p)
+            return 1;
+    }
+    return 0;
 }
 
 void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
@@ -201,6 +242,14 @@ void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
     const char *argv[4] = { "LRANGE", p->inflight, lo, "-1" };
     size_t lens[4];
 
+    /* one partition at a time: each read reserves all the room left in
+     * memory, so reads in parallel (partitions taken over together) left
+     * all but the first one envelope each, too little to settle on */
+    if (other_recovering(w, p)) {
+        p->must_recover = 1;
+        schedule_poll(p, 1);
+        return;
+    }
     /* bounded by the room left in memory; the rest on a later read */
     p->recover_want = WORKER_MAX_ITEMS - w->items - w->fetching;
     if (p->recover_want < 1)

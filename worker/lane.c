@@ -6,7 +6,14 @@
  * running. Since the head is the smallest ts present, an event that
  * reaches ingest within the window of another is always seen before that
  * other runs, so events within the window run in timestamp order. Lanes
- * run in parallel; one lane runs one event at a time. */
+ * run in parallel; one lane runs one event at a time.
+ *
+ * Envelopes recovered from a partition's in-flight list obey the same
+ * window, and no head of a partition starts while it is settling (its
+ * recovered envelopes wait for the queue to be popped, consume.c): an
+ * older event that reached ingest within the window of a recovered one,
+ * while the partition had no live owner, sits in the queue and must join
+ * the lane before the recovered one runs. */
 #include "worker.h"
 #include "hl_log.h"
 #include "hl_partition.h"
@@ -106,7 +113,8 @@ static void lane_kick(struct worker_lane *l) {
     struct worker_item *it = l->head;
     long long due, now;
 
-    if (l->running != NULL || it == NULL || w->stopping)
+    if (l->running != NULL || it == NULL || w->stopping ||
+        w->parts[l->part].settling)
         return;
     if (w->adding) {
         if (!l->in_kick_list) {
@@ -118,7 +126,7 @@ static void lane_kick(struct worker_lane *l) {
     }
     due = it->qrx + w->cfg->reorder_ms;
     now = hl_time_now_ms();
-    if (!it->redelivered && w->cfg->reorder_ms > 0 && now < due) {
+    if (w->cfg->reorder_ms > 0 && now < due) {
         struct timeval tv = { (due - now) / 1000, ((due - now) % 1000) * 1000 };
         evtimer_add(l->timer, &tv);
         return;
@@ -323,6 +331,22 @@ void worker_lanes_drop_part(struct hl_worker *w, long part, int handback) {
             l = next;
         }
     }
+}
+
+/* Kicks inside a batch: lanes start at its end, from the kick list, so
+ * none is freed while the buckets are walked. */
+void worker_lanes_kick_part(struct hl_worker *w, long part) {
+    size_t b;
+
+    worker_lanes_batch_begin(w);
+    for (b = 0; b < w->nbuckets; b++) {
+        struct worker_lane *l;
+        for (l = w->lanes[b]; l != NULL; l = l->hnext) {
+            if (l->part == part)
+                lane_kick(l);
+        }
+    }
+    worker_lanes_batch_end(w);
 }
 
 long worker_lanes_running(const struct hl_worker *w) {

@@ -54,6 +54,8 @@ struct worker_part {
     int recover_again;               /* inflight held more than we read */
     int must_recover;                /* a pop or recovery reply was lost:
                                       * read inflight before popping */
+    int settling;                    /* recovered envelopes wait until the
+                                      * queue has been popped (consume.c) */
     long recover_want;               /* envelopes asked for by LRANGE */
     struct hl_worker *w;
 };
@@ -218,6 +220,8 @@ void worker_lane_done(struct worker_item *it);
 void worker_lanes_batch_begin(struct hl_worker *w);
 void worker_lanes_batch_end(struct hl_worker *w);
 void worker_lanes_drop_part(struct hl_worker *w, long part, int handback);
+/* Starts the lanes of `part` that are due (its settling ended). */
+void worker_lanes_kick_part(struct hl_worker *w, long part);
 long worker_lanes_running(const struct hl_worker *w);
 
 /* process.c */
