@@ -636,7 +636,15 @@ static char *expand(const char *tmpl, const struct hl_envelope *env) {
             skip = 9;
         }
         if (sub == NULL) {
-            out[n++] = *p;
+            /* a whole character of the template or none (the cap can
+             * fall inside one after a long {text}) */
+            while (p[skip] != '\0' &&
+                   ((unsigned char)p[skip] & 0xc0) == 0x80)
+                skip++;
+            if (skip > cap - n)
+                break;
+            memcpy(out + n, p, skip);
+            n += skip;
         } else {
             k = strlen(sub);
             if (k > cap - n)

@@ -14,6 +14,7 @@
 #include "../lib/hl_test.h"
 #include "hl.h"
 #include "hl_envelope.h"
+#include "hl_json.h"
 #include "rules.h"
 
 #include <stdio.h>
@@ -399,6 +400,85 @@ cleanup:
     json_object_put(b);
     free(big);
     free(ev);
+    worker_rules_free(r);
+    HT_CHECK_END();
+}
+
+/* The reply text of `a` for `env`, checked to be strict UTF-8 JSON (what
+ * Graph needs); its byte length, or -1. Sets *last to its last byte. */
+static long long strict_text_len(const struct worker_action *a,
+                                 const struct hl_envelope *env, int *last) {
+    json_object *b = NULL, *m = NULL, *t = NULL;
+    char *out = NULL;
+    size_t len = 0;
+    long long n = -1;
+
+    if (!HT_ASSERT_EQ_INT(worker_rules_body(a, env, NULL, &out, &len),
+                          HL_OK))
+        return -1;
+    if (HT_ASSERT_EQ_INT(hl_json_parse(out, len, HL_JSON_DEPTH, &b),
+                         HL_OK) &&
+        json_object_object_get_ex(b, "message", &m) &&
+        json_object_object_get_ex(m, "text", &t)) {
+        n = json_object_get_string_len(t);
+        *last = n > 0 ? json_object_get_string(t)[n - 1] : -1;
+    }
+    json_object_put(b);
+    free(out);
+    return n;
+}
+
+/* Found by tests/fuzz/fuzz_rules.c (its crash input, verbatim): after a
+ * {text} that filled the 2000 bytes almost up, the cap fell inside a
+ * multi-byte character of the template that followed, and the Send API
+ * body was not UTF-8. A template character now goes in whole or not. */
+static void check_cap_template_char(void) {
+    static const char crash[] =
+        "{\"rules\":[\n"
+        "  {\"match\":{\"kind\":\"message\",\"text_regex\":"
+        "\"^|(ihhello)\\\\b\"},\n"
+        "   \"actions\":[{\"type\":\"sender_action\",\"action\":"
+        "\"mark_seen\"},{\"type\":\"reply\",\"text\":"
+        "\"He{text}d\\ude03\"}]}\n"
+        "]}\n";
+    static const char tail_rules[] =
+        "{\"rules\":[{\"match\":{},\"actions\":[{\"type\":\"reply\","
+        "\"text\":\"{text}\\u00e9\"}]}]}";
+    struct worker_rules *r = parse(crash), *r2 = parse(tail_rules);
+    struct hl_envelope env;
+    char *ev = malloc(4096), *big = malloc(2100);
+    int i, last = -1;
+
+    HT_CHECK_BEGIN("fuzz finding: the 2000-byte cap never cuts a template "
+                   "character that follows {text}");
+    if (r == NULL || r2 == NULL || ev == NULL || big == NULL)
+        goto cleanup;
+    /* 500 emoji: "He" + 499 of them + "d" fit, the U+FFFD after not */
+    for (i = 0; i < 500; i++)
+        memcpy(big + 4 * i, "\xf0\x9f\x98\x80", 4);
+    big[2000] = '\0';
+    snprintf(ev, 4096, "{" FROM_USER ",\"message\":{\"mid\":\"m\","
+             "\"text\":\"%s\"}}", big);
+    if (!envelope(&env, "message", 0, USER, ev))
+        goto cleanup;
+    HT_ASSERT_EQ_INT(strict_text_len(&r->rules[0].actions[1], &env, &last),
+                     1999);
+    HT_ASSERT_EQ_INT(last, 'd');
+    hl_envelope_cleanup(&env);
+    /* 1999 ASCII bytes of text, then the template's "\u00e9" */
+    memset(big, 'a', 1999);
+    big[1999] = '\0';
+    snprintf(ev, 4096, "{" FROM_USER ",\"message\":{\"mid\":\"m\","
+             "\"text\":\"%s\"}}", big);
+    if (!envelope(&env, "message", 0, USER, ev))
+        goto cleanup;
+    HT_ASSERT_EQ_INT(strict_text_len(&r2->rules[0].actions[0], &env,
+                                     &last), 1999);
+    hl_envelope_cleanup(&env);
+cleanup:
+    free(big);
+    free(ev);
+    worker_rules_free(r2);
     worker_rules_free(r);
     HT_CHECK_END();
 }
@@ -897,6 +977,7 @@ int main(void) {
     check_silent();
     check_match_keys();
     check_placeholders();
+    check_cap_template_char();
     check_bodies();
     check_errors();
     check_regex_cost();
