@@ -5,8 +5,10 @@
 #                        run tests/run.sh (ends with "N passed, N failed")
 #   make run             dev stack (scripts/run.sh)
 #   make bench           benchmarks (bench/run.sh); prints figures, never fails
-#   make valgrind        the ingest integration test with ingest under valgrind
-#                        (also the last tier of make test)
+#   make valgrind        every integration test with every program it starts
+#                        under valgrind (make test runs a subset of them)
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS (120) each;
+#                        make test runs them too (10 s; FUZZ_SECONDS=60 in CI)
 #   make clean
 #
 # SANITIZE=address,undefined switches sanitizers on; V=1 shows commands.
@@ -143,8 +145,11 @@ tests: $(PROGS) $(TEST_BINS)
 # builds everything under ASan+UBSan and runs every tier.
 test: deps
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined tests
-	@$(MAKE) --no-print-directory all build/plain/tests/integration/test_ingest
-	@HL_BUILD=build/san HL_BIN=build/san/bin bash tests/run.sh
+	@$(MAKE) --no-print-directory all $(VG_TESTS)
+	@$(MAKE) --no-print-directory fuzz-build || \
+	    echo "make test: fuzz targets not built; the fuzz tier fails"
+	@HL_BUILD=build/san HL_BIN=build/san/bin \
+	    HL_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash tests/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -155,8 +160,15 @@ bench: deps
 	@bash bench/run.sh
 
 valgrind: deps
-	@$(MAKE) --no-print-directory all build/plain/tests/integration/test_ingest
-	@bash tests/run.sh valgrind
+	@$(MAKE) --no-print-directory all $(VG_TESTS)
+	@HL_VG_TESTS=all bash tests/run.sh valgrind
+
+# The valgrind tier runs plain (unsanitized) programs and tests.
+VG_TESTS := $(INTEG_SRC:%.c=build/plain/%)
+# make test fuzzes 10 s per target unless FUZZ_SECONDS is given (CI: 60).
+TEST_FUZZ_SECONDS := $(if $(filter undefined file,$(origin FUZZ_SECONDS)),\
+                       10,$(FUZZ_SECONDS))
+include tests/fuzz/fuzz.mk
 
 clean:
 	rm -rf build bin

@@ -7,9 +7,10 @@
 # redis-server is wanted as a binary only: every test and script starts its own
 # server on a free port, so the package's system service is kept from starting
 # (policy-rc.d) and stopped if it got started anyway. python3 is for the
-# e2e tests (free ports, reading YAML). docker-compose (which brings
-# python3-yaml) is best-effort, so `make run` works without it: only
-# tests/e2e/test_compose.sh needs it, and fails without it.
+# e2e tests (free ports, reading YAML) and the fuzz seeds; clang and
+# libclang-rt-14-dev (libFuzzer) build the fuzz targets. docker-compose
+# (which brings python3-yaml) is best-effort, so `make run` works without
+# it: only tests/e2e/test_compose.sh needs it, and fails without it.
 # It does not touch anything outside apt and the redis-server service.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ REQUIRED=(
     gcc make libc6-dev pkg-config
     libevent-dev libhiredis-dev libcurl4-openssl-dev libjson-c-dev libssl-dev
     redis-server redis-tools openssl curl wrk valgrind python3
+    clang libclang-rt-14-dev
 )
 OPTIONAL=(docker-compose)
 

@@ -5,10 +5,14 @@
 #
 # Runs $HL_BUILD/tests/unit/test_*, then $HL_BUILD/tests/integration/test_*,
 # then the scripts tests/e2e/test_*.sh with bash, then the "valgrind" tier:
-# the plain build's ingest integration test with every ingest process under
+# plain-build integration tests with every program they start under
 # valgrind (HL_VG_BUILD, default build/plain; programs from HL_VG_BIN,
-# default bin), so one run proves no leak without sanitizers (only TIER
-# when given: unit, integration, e2e or valgrind), each under `timeout`
+# default bin), so one run proves no leak without sanitizers: the tests
+# named in HL_VG_TESTS, default "test_ingest test_ctl_dlq" (ingest and a
+# worker, about 30 s), or every one with HL_VG_TESTS=all (make valgrind);
+# then the "fuzz" tier: tests/fuzz/run.sh, every libFuzzer target for
+# HL_FUZZ_SECONDS each (default 10; see that script). Only TIER when
+# given: unit, integration, e2e, valgrind or fuzz. Each runs under `timeout`
 # (HL_TEST_TIMEOUT seconds, default 300), from the repository root. Counts
 # the numbered "#NN name: PASSED|FAILED" lines of all binaries; a binary
 # that exits non-zero (or is killed) without printing a FAILED line counts
@@ -34,9 +38,9 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-print_suppressions=0}"
 
 case "${1:-all}" in
-    all) tiers="unit integration e2e valgrind" ;;
-    unit|integration|e2e|valgrind) tiers="$1" ;;
-    *) echo "usage: $0 [unit|integration|e2e|valgrind]" >&2; exit 2 ;;
+    all) tiers="unit integration e2e valgrind fuzz" ;;
+    unit|integration|e2e|valgrind|fuzz) tiers="$1" ;;
+    *) echo "usage: $0 [unit|integration|e2e|valgrind|fuzz]" >&2; exit 2 ;;
 esac
 
 passed=0
@@ -46,10 +50,22 @@ out="$(mktemp "${TMPDIR:-/tmp}/hl-run-XXXXXX")"
 trap 'rm -f "$out"' EXIT
 
 for tier in $tiers; do
+    limit=$timeout_s
     if [ "$tier" = e2e ]; then
         set -- tests/e2e/test_*.sh
     elif [ "$tier" = valgrind ]; then
-        set -- "${HL_VG_BUILD:-build/plain}"/tests/integration/test_ingest
+        vg=${HL_VG_TESTS:-test_ingest test_ctl_dlq}
+        [ "$vg" = all ] && vg=$(cd tests/integration && ls test_*.c \
+            | sed 's/\.c$//')
+        set --
+        for t in $vg; do
+            set -- "$@" "${HL_VG_BUILD:-build/plain}/tests/integration/$t"
+        done
+    elif [ "$tier" = fuzz ]; then
+        set -- tests/fuzz/run.sh
+        # every target for HL_FUZZ_SECONDS, one after another at worst
+        n=$(ls tests/fuzz/fuzz_*.c 2>/dev/null | wc -l)
+        limit=$(( ${HL_FUZZ_SECONDS:-10} * n + timeout_s ))
     else
         set -- "$HL_BUILD"/tests/"$tier"/test_*
     fi
@@ -66,13 +82,13 @@ for tier in $tiers; do
         fi
         ran=$((ran + 1))
         echo "# ==== $tier/$(basename "$bin")"
-        timeout -k 10 "$timeout_s" "${cmd[@]}" 2>&1 | tee "$out"
+        timeout -k 10 "$limit" "${cmd[@]}" 2>&1 | tee "$out"
         rc=${PIPESTATUS[0]}
         p=$(grep -cE '^#[0-9]+ .*: PASSED$' "$out")
         f=$(grep -cE '^#[0-9]+ .*: FAILED$' "$out")
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
             if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-                why="timed out after ${timeout_s}s"
+                why="timed out after ${limit}s"
             else
                 why="exited with status $rc"
             fi
