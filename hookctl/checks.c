@@ -491,6 +491,18 @@ enum ctl_subs ctl_subs_match(json_object *data, const char *app_id,
     return CTL_SUBS_NO_FIELD;
 }
 
+void ctl_subs_app_names(json_object *app, const char **name,
+                        const char **id) {
+    json_object *n = member(app, "name"), *i = member(app, "id");
+
+    *name = n != NULL ? json_object_get_string(n) : NULL;
+    *id = i != NULL ? json_object_get_string(i) : NULL;
+    if (*name == NULL)
+        *name = "?";
+    if (*id == NULL)
+        *id = "?";
+}
+
 void ctl_subs_fields(json_object *app, char *out, size_t sz) {
     json_object *f = member(app, "subscribed_fields");
     size_t i, n, used = 0;

@@ -147,6 +147,11 @@ enum ctl_subs {
 enum ctl_subs ctl_subs_match(json_object *data, const char *app_id,
                              const char *field, json_object **app);
 
+/* The "name" and "id" of an app entry of subscribed_apps, as text
+ * (borrowed from `app`; "?" when absent). */
+void ctl_subs_app_names(json_object *app, const char **name,
+                        const char **id);
+
 /* Writes an app's subscribed_fields as "a, b, c" ("(none)" when it has
  * none) into `out`; cut short with "..." when it does not fit. */
 void ctl_subs_fields(json_object *app, char *out, size_t sz);

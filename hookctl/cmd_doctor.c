@@ -594,16 +594,11 @@ static void our_app(struct doctor *d, const struct hl_page *pg,
 /* "name, id N: its fields" of an app entry of subscribed_apps. */
 static void app_text(json_object *app, char *out, size_t sz) {
     char fields[DETAIL_MAX / 4];
-    json_object *v;
-    const char *name = NULL, *id = NULL;
+    const char *name, *id;
 
-    if (json_object_object_get_ex(app, "name", &v))
-        name = json_object_get_string(v);
-    if (json_object_object_get_ex(app, "id", &v))
-        id = json_object_get_string(v);
+    ctl_subs_app_names(app, &name, &id);
     ctl_subs_fields(app, fields, sizeof(fields));
-    snprintf(out, sz, "%.100s, id %.64s: %s", name ? name : "?",
-             id ? id : "?", fields);
+    snprintf(out, sz, "%.100s, id %.64s: %s", name, id, fields);
 }
 
 static const char FIX_SUBSCRIBE[] =

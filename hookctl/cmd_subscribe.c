@@ -166,15 +166,12 @@ static int report_subs(const struct ctl *c, const char *page,
     if (n == 0)
         printf("✗ page %s: no app is subscribed\n", page);
     for (i = 0; i < n; i++) {
-        json_object *app = json_object_array_get_idx(data, i), *v;
-        const char *name = NULL, *id = NULL;
-        if (json_object_object_get_ex(app, "name", &v))
-            name = json_object_get_string(v);
-        if (json_object_object_get_ex(app, "id", &v))
-            id = json_object_get_string(v);
+        json_object *app = json_object_array_get_idx(data, i);
+        const char *name, *id;
+        ctl_subs_app_names(app, &name, &id);
         ctl_subs_fields(app, fields, sizeof(fields));
-        printf("✓ page %s: app %s (%s) gets %s\n", page,
-               name ? name : "?", id ? id : "?", fields);
+        printf("✓ page %s: app %s (%s) gets %s\n", page, name, id,
+               fields);
     }
     return HL_OK;
 }

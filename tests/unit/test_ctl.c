@@ -243,9 +243,10 @@ static void check_graph_reads(void) {
     static const char me[] = "{\"id\":\"777\",\"name\":\"Shop\"}";
     json_object *root = NULL, *data = NULL;
     char id[64], name[64], fields[64], tiny[12];
+    const char *an = NULL, *ai = NULL;
 
-    HT_CHECK_BEGIN("/me, subscribed_apps (an app's fields listed, cut "
-                   "with ...) and {\"success\":true} are read");
+    HT_CHECK_BEGIN("/me, subscribed_apps (an app's name, id and fields, "
+                   "cut with ...) and {\"success\":true} are read");
     HT_ASSERT_EQ_INT(ctl_me_parse(me, strlen(me), id, sizeof(id), name,
                                   sizeof(name)), HL_OK);
     HT_ASSERT_EQ_STR(id, "777");
@@ -258,6 +259,12 @@ static void check_graph_reads(void) {
     HT_ASSERT_EQ_STR(fields, "messages, messaging_postbacks");
     ctl_subs_fields(json_object_array_get_idx(data, 1), tiny, sizeof(tiny));
     HT_ASSERT_EQ_STR(tiny, "messages...");
+    ctl_subs_app_names(json_object_array_get_idx(data, 1), &an, &ai);
+    HT_ASSERT_EQ_STR(an, "hookline");
+    HT_ASSERT_EQ_STR(ai, "2");
+    ctl_subs_app_names(NULL, &an, &ai);
+    HT_ASSERT_EQ_STR(an, "?");
+    HT_ASSERT_EQ_STR(ai, "?");
     json_object_put(root);
     root = NULL;
     HT_ASSERT_EQ_INT(ctl_subs_parse("{\"data\":[]}", 11, &root, &data),
