@@ -564,33 +564,6 @@ static void check_token(struct doctor *d, size_t i) {
     report(d, &k);
 }
 
-/* Our app, as GET /app with a page token names it (the app the token
- * was issued to); id "" when that failed, with `why` saying how. */
-struct app_ref {
-    char id[HL_ID_MAX];
-    char name[256];
-    char why[DETAIL_MAX / 2];
-};
-
-static void our_app(struct doctor *d, const struct hl_page *pg,
-                    struct app_ref *a) {
-    struct ctl_http_resp r;
-
-    memset(a, 0, sizeof(*a));
-    if (ctl_graph_do(d->c, "GET", "app", NULL, NULL, &pg->token, NULL, &r)
-            == HL_ENOMEM)
-        snprintf(a->why, sizeof(a->why), "out of memory");
-    else if (r.status == 0)
-        snprintf(a->why, sizeof(a->why), "no answer: %s", r.err);
-    else if (r.status != 200)
-        ctl_graph_error_text(r.status, r.body, r.body_len, a->why,
-                             sizeof(a->why));
-    else if (ctl_me_parse(r.body, r.body_len, a->id, sizeof(a->id),
-                          a->name, sizeof(a->name)) != HL_OK)
-        snprintf(a->why, sizeof(a->why), "200 without an id");
-    ctl_http_resp_cleanup(&r);
-}
-
 /* "name, id N: its fields" of an app entry of subscribed_apps. */
 static void app_text(json_object *app, char *out, size_t sz) {
     char fields[DETAIL_MAX / 4];
@@ -608,7 +581,7 @@ static const char FIX_SUBSCRIBE[] =
 
 /* Our app is unknown: pass/fail stays with the "any app" rule, and the
  * detail says so, as a warning. */
-static void unknown_app_note(struct check *k, const struct app_ref *a) {
+static void unknown_app_note(struct check *k, const struct ctl_app *a) {
     char note[DETAIL_MAX / 2];
 
     snprintf(note, sizeof(note), "warning: cannot tell which app is ours "
@@ -620,7 +593,7 @@ static void unknown_app_note(struct check *k, const struct app_ref *a) {
 /* Fills `k` from the page's subscribed apps and our app `a` (a->id ""
  * when unknown: then any app counts). */
 static void subs_result(struct check *k, const char *page,
-                        json_object *data, const struct app_ref *a) {
+                        json_object *data, const struct ctl_app *a) {
     size_t n = json_object_array_length(data);
     char fields[DETAIL_MAX / 2], who[DETAIL_MAX / 4];
     json_object *app = NULL;
@@ -659,7 +632,7 @@ static void check_subscription(struct doctor *d, size_t i) {
     const struct hl_page *pg = &d->c->pages[i];
     json_object *root = NULL, *data = NULL;
     struct ctl_http_resp r;
-    struct app_ref a;
+    struct ctl_app a;
     struct check k;
 
     memset(&r, 0, sizeof(r));
@@ -676,7 +649,7 @@ static void check_subscription(struct doctor *d, size_t i) {
         set(&k, CTL_ST_FAIL, NULL, "page %s: subscribed_apps answered "
             "200 without a data list", pg->id);
     } else {
-        our_app(d, pg, &a);
+        ctl_graph_app(d->c, &pg->token, &a);
         subs_result(&k, pg->id, data, &a);
     }
     json_object_put(root);
@@ -716,26 +689,6 @@ static void check_pages(struct doctor *d) {
 
 /* ------------------------------------------------------------ workers */
 
-/* Partitions without a lease (ctl_lease_owners). */
-static int unowned(struct doctor *d, long long *out, char err[HL_ERR_LEN]) {
-    long n, parts = (long)d->c->cfg->partitions;
-    char (*owners)[HL_ID_MAX] = calloc((size_t)parts, sizeof(*owners));
-    int rc;
-
-    *out = 0;
-    if (owners == NULL) {
-        snprintf(err, HL_ERR_LEN, "out of memory");
-        return HL_ENOMEM;
-    }
-    rc = ctl_lease_owners(d->c, owners, err);
-    for (n = 0; rc == HL_OK && n < parts; n++) {
-        if (owners[n][0] == '\0')
-            (*out)++;
-    }
-    free(owners);
-    return rc;
-}
-
 static void check_workers(struct doctor *d) {
     const struct hl_cfg *cfg = d->c->cfg;
     char err[HL_ERR_LEN] = "";
@@ -746,7 +699,7 @@ static void check_workers(struct doctor *d) {
     if (!d->redis_ok) {
         set(&k, CTL_ST_SKIP, NULL, "needs Redis (see redis)");
     } else if (ctl_workers_live(d->c, hl_time_now_ms(), &live, err)
-                   != HL_OK || unowned(d, &none, err) != HL_OK) {
+                   != HL_OK || ctl_unowned(d->c, &none, err) != HL_OK) {
         set(&k, CTL_ST_FAIL, NULL, "cannot read the workers' keys: %s",
             err);
     } else if (live == 0) {

@@ -3,7 +3,7 @@
  * POST /{page}/subscribed_apps (subscribed_fields form-encoded, the page
  * token as a bearer header), then reads the same edge back and shows what
  * is subscribed. Also ctl_graph_do(), the one Graph request helper that
- * doctor uses too.
+ * doctor uses too, and ctl_graph_app() (GET /app: whose app a token is).
  *
  * Without --fields it subscribes what the built-in rules answer plus the
  * events worth keeping: messages, messaging_postbacks, messaging_optins,
@@ -55,6 +55,25 @@ int ctl_graph_do(const struct ctl *c, const char *method, const char *node,
                        form != NULL ? form_headers : NULL, form,
                        form != NULL ? strlen(form) : 0, CTL_HTTP_TIMEOUT_MS,
                        resp);
+}
+
+void ctl_graph_app(const struct ctl *c, const struct hl_secret *token,
+                   struct ctl_app *a) {
+    struct ctl_http_resp r;
+
+    memset(a, 0, sizeof(*a));
+    if (ctl_graph_do(c, "GET", "app", NULL, NULL, token, NULL, &r)
+            == HL_ENOMEM)
+        snprintf(a->why, sizeof(a->why), "out of memory");
+    else if (r.status == 0)
+        snprintf(a->why, sizeof(a->why), "no answer: %s", r.err);
+    else if (r.status != 200)
+        ctl_graph_error_text(r.status, r.body, r.body_len, a->why,
+                             sizeof(a->why));
+    else if (ctl_me_parse(r.body, r.body_len, a->id, sizeof(a->id),
+                          a->name, sizeof(a->name)) != HL_OK)
+        snprintf(a->why, sizeof(a->why), "200 without an id");
+    ctl_http_resp_cleanup(&r);
 }
 
 /* ------------------------------------------------------------ targets */

@@ -119,6 +119,10 @@ int ctl_workers_live(struct ctl *c, long long now, long long *live,
 int ctl_lease_owners(struct ctl *c, char (*owners)[HL_ID_MAX],
                      char err[HL_ERR_LEN]);
 
+/* The number of partitions without a lease (ctl_lease_owners()) into
+ * *n. HL_OK, or an error with `err` set. */
+int ctl_unowned(struct ctl *c, long long *n, char err[HL_ERR_LEN]);
+
 /* ---- cmd_dlq.c: walking the dead-letter list ------------------------ */
 
 #define CTL_DLQ_SCAN_STOP 1         /* a visitor's "seen enough" */
@@ -221,6 +225,19 @@ int ctl_graph_do(const struct ctl *c, const char *method, const char *node,
                  const char *edge, const char *query,
                  const struct hl_secret *token, const char *form,
                  struct ctl_http_resp *resp);
+
+/* The app a page token was issued to (GET /app). */
+struct ctl_app {
+    char id[HL_ID_MAX];             /* "" when GET /app failed */
+    char name[256];
+    char why[512];                  /* then what it answered */
+};
+
+/* GET {GRAPH_API_BASE}/{GRAPH_API_VERSION}/app with `token` (borrowed)
+ * as a bearer: fills `a` with the app's id and name, or a->id "" and
+ * a->why saying what came instead (no answer, a Graph error, no id). */
+void ctl_graph_app(const struct ctl *c, const struct hl_secret *token,
+                   struct ctl_app *a);
 
 /* Frees everything `c` holds. */
 void ctl_cleanup(struct ctl *c);

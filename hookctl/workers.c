@@ -8,6 +8,7 @@
 #include "hl_membership.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int ctl_worker_live(const struct ctl *c, long long heartbeat_ms,
@@ -90,5 +91,24 @@ int ctl_lease_owners(struct ctl *c, char (*owners)[HL_ID_MAX],
             snprintf(owners[n], HL_ID_MAX, "%s", r->str);
         freeReplyObject(r);
     }
+    return rc;
+}
+
+int ctl_unowned(struct ctl *c, long long *n, char err[HL_ERR_LEN]) {
+    long i, parts = (long)c->cfg->partitions;
+    char (*owners)[HL_ID_MAX] = calloc((size_t)parts, sizeof(*owners));
+    int rc;
+
+    *n = 0;
+    if (owners == NULL) {
+        snprintf(err, HL_ERR_LEN, "out of memory");
+        return HL_ENOMEM;
+    }
+    rc = ctl_lease_owners(c, owners, err);
+    for (i = 0; rc == HL_OK && i < parts; i++) {
+        if (owners[i][0] == '\0')
+            (*n)++;
+    }
+    free(owners);
     return rc;
 }
