@@ -33,11 +33,14 @@ static void settle_end(struct worker_part *p) {
     worker_lanes_kick_part(p->w, p->n);
 }
 
-/* 1 when no pop will come for a while (not merely one in flight). */
+/* 1 when no pop can come: the partition is not ours to pop, or memory is
+ * full of envelopes with nothing being fetched (room only frees when some
+ * run, and a settling partition's cannot). Room merely reserved by a pop
+ * or recovery read in flight frees when its reply comes. */
 static int pop_blocked(const struct hl_worker *w,
                        const struct worker_part *p) {
     return p->state != WP_OWNED || w->draining || p->recover_again ||
-           w->items + w->fetching >= WORKER_MAX_ITEMS;
+           (w->items >= WORKER_MAX_ITEMS && w->fetching == 0);
 }
 
 static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
@@ -159,6 +162,8 @@ static void poll_pop(struct worker_part *p) {
     if (!can_pop(w, p)) {
         if (p->settling && pop_blocked(w, p))
             settle_end(p);
+        else if (p->settling && room < 1)
+            schedule_poll(p, POLL_IDLE_MAX_MS);  /* room is reserved */
         return;
     }
     snprintf(max, sizeof(max), "%ld",
