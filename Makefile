@@ -5,6 +5,11 @@
 #                        run tests/run.sh (ends with "N passed, N failed")
 #   make run             dev stack (scripts/run.sh)
 #   make bench           benchmarks (bench/run.sh); prints figures, never fails
+#   make chaos           bin/chaos: CHAOS_SECONDS (180) of signed events while
+#                        workers are SIGKILLed and Redis restarted, then the
+#                        G3/G4/G5 checks (make test runs a 35 s one)
+#   make soak            bin/chaos --soak: SOAK_SECONDS (1800) of steady load,
+#                        worker kills, VmRSS judged after the warm-up
 #   make valgrind        every integration test with every program it starts
 #                        under valgrind (make test runs a subset of them)
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS (120) each;
@@ -52,6 +57,7 @@ CTL_OBJ    := $(patsubst %.c,$(B)/%.o,$(wildcard hookctl/*.c))
 FAKEGRAPH_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tests/fakegraph/*.c))
 
 TESTLIB_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tests/lib/*.c))
+CHAOS_OBJ   := $(patsubst %.c,$(B)/%.o,$(wildcard tests/chaos/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 INTEG_SRC   := $(wildcard tests/integration/test_*.c)
 TEST_BINS   := $(UNIT_SRC:%.c=$(B)/%) $(INTEG_SRC:%.c=$(B)/%)
@@ -69,7 +75,7 @@ ifneq ($(wildcard tests/fakegraph/main.c),)
 PROGS += $(BIN)/hookline-fakegraph
 endif
 
-.PHONY: all test tests run bench valgrind clean deps
+.PHONY: all test tests run bench valgrind clean deps chaos soak
 # keep test objects between builds (they are intermediates of the links)
 .SECONDARY:
 all: $(PROGS)
@@ -87,6 +93,10 @@ $(B)/libfakegraph.a: $(filter-out $(B)/tests/fakegraph/main.o,$(FAKEGRAPH_OBJ))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/libctl.a: $(filter-out $(B)/hookctl/main.o,$(CTL_OBJ))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The chaos driver and checker, for bin/chaos and tests/integration.
+$(B)/libchaos.a: $(filter-out $(B)/tests/chaos/main.o,$(CHAOS_OBJ))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BIN)/hookline-ingest: $(INGEST_OBJ) $(B)/libhl.a
@@ -109,13 +119,19 @@ $(BIN)/hookline-fakegraph: $(FAKEGRAPH_OBJ) $(B)/libhl.a
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BIN)/chaos: $(B)/tests/chaos/main.o $(B)/libchaos.a $(TESTLIB_OBJ) \
+              $(B)/libhl.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -pthread
+
 bin/bench-%: $(B)/bench/%.o $(B)/libhl.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: $(B)/tests/%.o $(TESTLIB_OBJ) $(B)/libworker.a \
-              $(B)/libfakegraph.a $(B)/libctl.a $(B)/libhl.a
+$(B)/tests/%: $(B)/tests/%.o $(B)/libchaos.a $(TESTLIB_OBJ) \
+              $(B)/libworker.a $(B)/libfakegraph.a $(B)/libctl.a $(B)/libhl.a
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -154,6 +170,17 @@ test: deps
 run: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/run.sh
+
+CHAOS_SECONDS ?= 180
+SOAK_SECONDS ?= 1800
+
+chaos: deps
+	@$(MAKE) --no-print-directory all bin/chaos
+	@HL_BIN=bin bin/chaos --seconds $(CHAOS_SECONDS)
+
+soak: deps
+	@$(MAKE) --no-print-directory all bin/chaos
+	@HL_BIN=bin bin/chaos --soak --seconds $(SOAK_SECONDS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)

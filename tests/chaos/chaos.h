@@ -1,0 +1,144 @@
+/* chaos.h - the chaos driver and its checker, shared by `make chaos`,
+ * `make soak` (tests/chaos/main.c, bin/chaos) and the short run inside
+ * `make test` (tests/integration/test_chaos.c).
+ *
+ * One run: our own redis-server with an append-only file fsynced on every
+ * write, bin/hookline-fakegraph failing a share of the sends with 5xx and
+ * delaying another share past the workers' send timeout, bin/hookline-
+ * ingest, and several bin/hookline-worker processes. A poster thread
+ * POSTs signed text events over many conversations at a fixed rate (each
+ * with a unique mid, a per-conversation sequence number in its text and
+ * an increasing timestamp; a few pairs are posted in reverse timestamp
+ * order inside the reorder window), retrying a POST that was not answered
+ * 200 with the same body, as Meta does, a bounded number of times. Meanwhile
+ * the controller SIGKILLs a worker at random moments (seeded, printed) and
+ * restarts it, kills Redis once and restarts it on its append-only file,
+ * and, for each worker kill, measures the G5 window: the sends the fake
+ * Graph had accepted for which no done key was written yet.
+ *
+ * At the end it waits (bounded) until every partition's queue and
+ * in-flight list are empty, then an independent checker reads the fake
+ * Graph's request log and the dead letters and fills struct chaos_report:
+ * nothing acknowledged lost (G3), no conversation out of order where G4
+ * promises order, repeated sends within the measured G5 windows, latency
+ * percentiles, and (soak) resident memory over time. Every wait is
+ * bounded; only processes this run started are signalled; all traffic
+ * stays on 127.0.0.1. */
+#ifndef HT_CHAOS_H
+#define HT_CHAOS_H
+
+#include <stdio.h>
+#include "hl.h"
+
+#define CHAOS_WORKERS_MAX 8
+#define CHAOS_RSS_SAMPLES_MAX 256
+#define CHAOS_RSS_COLS (2 + CHAOS_WORKERS_MAX)   /* ingest, redis, workers */
+#define CHAOS_NOTES_MAX 4096                     /* violation text kept */
+
+struct chaos_opts {
+    long seconds;             /* load duration */
+    long rate;                /* events per second */
+    long convs;               /* conversations */
+    int workers;              /* worker processes (<= CHAOS_WORKERS_MAX) */
+    long kill_min_ms;         /* gap between two worker kills: drawn */
+    long kill_max_ms;         /* uniformly from [min, max]; 0: no kills */
+    long restart_min_ms;      /* a killed worker is started again after */
+    long restart_max_ms;      /* a delay drawn from [min, max] */
+    int redis_restart;        /* 1: SIGKILL Redis once, restart it (AOF) */
+    int spare_worker0;        /* 1: never kill worker 0 (its RSS series) */
+    int fail_pct;             /* sends the fake Graph answers 500 */
+    int delay_pct;            /* sends it answers after delay_ms */
+    long delay_ms;            /* > send_timeout_ms: the worker gives up */
+    long send_timeout_ms;     /* HOOKLINE_SEND_TIMEOUT_MS */
+    long reorder_ms;          /* HOOKLINE_REORDER_MS */
+    long lease_ms;            /* HOOKLINE_LEASE_MS */
+    long max_attempts;        /* HOOKLINE_MAX_ATTEMPTS */
+    long dedupe_ttl;          /* HOOKLINE_DEDUPE_TTL; 0: hookline's own */
+    int swap_pct;             /* event pairs posted newest first */
+    long drain_s;             /* wait at most this long for empty queues */
+    long rss_every_s;         /* VmRSS sample period; 0: none */
+    long rss_warmup_s;        /* growth is measured from this sample on */
+    unsigned long long seed;  /* every random choice of the run */
+    int verbose;              /* progress lines on stdout */
+};
+
+/* One VmRSS sample of every process (kB; -1: not running). */
+struct chaos_rss_row {
+    long long t_s;                        /* seconds since load start */
+    long long kb[CHAOS_RSS_COLS];
+};
+
+struct chaos_report {
+    unsigned long long seed;
+    /* the posts */
+    long long posted;         /* events whose first POST was sent */
+    long long acked;          /* ... answered 200 by ingest, at last */
+    long long not_acked;      /* gave up after the bounded retries */
+    long long post_attempts;  /* POSTs sent, retries included */
+    long long post_retried;   /* events needing more than one POST */
+    long long post_503;       /* answers 503 */
+    long long post_other;     /* transport errors and other statuses */
+    /* the chaos */
+    long long kills;          /* worker SIGKILLs */
+    long long window;         /* sum of the G5 windows measured */
+    long long window_raced;   /* kills whose measurement a takeover raced */
+    int redis_restarts;
+    long long redis_down_ms;  /* SIGKILL to PING answered again */
+    /* the fake Graph's side */
+    long long sends_ok;       /* sends answered 200 within the timeout */
+    long long sends_failed;   /* answered 5xx (or any other error) */
+    long long sends_late;     /* answered 200 after the worker gave up */
+    long long sends_foreign;  /* requests not naming one of our events */
+    /* the verdicts */
+    long long answered;       /* events with >= 1 accepted send */
+    long long answered_unacked; /* ... among them never acked (a 503'd
+                                 * POST that Redis had taken) */
+    long long dead;           /* events in the dead-letter list */
+    long long dead_answered;  /* ... that were also answered */
+    long long dlq_foreign;    /* dead letters not of our events */
+    long long lost;           /* acked, neither answered nor dead */
+    long long order_checked;  /* accepted sends checked for order */
+    long long out_of_order;   /* ... that went back where G4 promises */
+    long long order_exempt;   /* went back, but G4 promises nothing */
+    long long repeats;        /* accepted sends beyond one per event */
+    long long unexplained;    /* repeats of events in no G5 window */
+    long long lat_n;
+    long long lat_p50, lat_p90, lat_p99, lat_max;  /* ms, POST to reply */
+    int drained;              /* queues and in-flight lists emptied */
+    long long drain_ms;
+    int exits_bad;            /* programs not exiting 0 on SIGTERM */
+    /* resident memory (soak) */
+    int rss_cols;
+    char rss_names[CHAOS_RSS_COLS][16];
+    int rss_restarted[CHAOS_RSS_COLS];    /* restarted after warm-up */
+    int rss_n;
+    struct chaos_rss_row rss[CHAOS_RSS_SAMPLES_MAX];
+    int rss_warm;             /* index of the warm-up row, -1: none */
+    int rss_grew;             /* columns over the tolerance */
+    /* the result */
+    int violations;
+    char notes[CHAOS_NOTES_MAX];  /* one line per violation */
+};
+
+/* The `make chaos` settings: 180 s at 200 ev/s over 200 conversations,
+ * 3 workers killed every 8-20 s and restarted 0.5-3 s later, Redis
+ * restarted once, 10% of sends 500, ~5% delayed 1500 ms past a 1000 ms
+ * send timeout, 8 attempts, 5% swapped pairs, drain at most 120 s. */
+void chaos_opts_default(struct chaos_opts *o);
+
+/* Runs the whole scenario described in the file comment with `o`
+ * (borrowed) and fills `rep`. Returns HL_OK when the run completed (then
+ * rep->violations says whether hookline kept its guarantees), or an error
+ * with `err` set when the stack could not be started or driven (nothing
+ * is left running either way). */
+int chaos_run(const struct chaos_opts *o, struct chaos_report *rep,
+              char err[HL_ERR_LEN]);
+
+/* Prints the report as tables (figures, RSS when sampled, violations). */
+void chaos_report_print(const struct chaos_report *rep, FILE *out);
+
+/* Appends one violation line to rep->notes and counts it. */
+void chaos_violation(struct chaos_report *rep, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
