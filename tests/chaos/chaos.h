@@ -100,6 +100,7 @@ struct chaos_report {
     long long order_checked;  /* accepted sends checked for order */
     long long out_of_order;   /* ... that went back where G4 promises */
     long long order_exempt;   /* went back, but G4 promises nothing */
+    long long order_exempt_retried; /* ... the older one's POST refused */
     long long repeats;        /* accepted sends beyond one per event */
     long long unexplained;    /* repeats of events in no G5 window */
     long long lat_n;

@@ -109,6 +109,7 @@ static void check_conv(struct chaos_book *b, long c,
                                 a->posts, nb->posts);
         } else if (back) {
             rep->order_exempt++;
+            rep->order_exempt_retried += a->posts > 1;
         }
     }
 }
@@ -276,6 +277,8 @@ void chaos_report_print(const struct chaos_report *r, FILE *out) {
         ok(r->out_of_order == 0));
     row(out, "  backwards where G4 promises nothing (exempt)",
         r->order_exempt, "");
+    row(out, "    the older event's first POST refused (503)",
+        r->order_exempt_retried, "");
     row(out, "REPEATED sends (accepted beyond one per event)", r->repeats,
         ok(r->repeats <= r->window));
     row(out, "  not explained by a kill window", r->unexplained,

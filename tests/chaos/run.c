@@ -599,6 +599,9 @@ static int load(struct run *r, char err[HL_ERR_LEN]) {
     atomic_store(&r->ps.abort, 1);
     pthread_join(r->thread, NULL);
     r->thread_started = 0;
+    /* the last row: the load's end, judged against the warm-up row */
+    if (o->rss_every_s > 0)
+        rss_sample(r);
     if (r->ps.failed) {
         snprintf(err, HL_ERR_LEN, "poster: %.200s", r->ps.err);
         return HL_ERR;
