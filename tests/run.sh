@@ -16,10 +16,11 @@
 # (HL_TEST_TIMEOUT seconds, default 300), from the repository root. Counts
 # the numbered "#NN name: PASSED|FAILED" lines of all binaries; a binary
 # that exits non-zero (or is killed) without printing a FAILED line counts
-# as one failed check, and so does one that prints no check at all. Ends
-# with exactly the line "N passed, N failed" and exits 0 only when nothing
-# failed. It builds nothing (make does) and starts no server itself: each
-# binary starts and stops its own redis-server and programs.
+# as one failed check, and so does one that prints no check at all; the
+# seconds each binary took follow its output. Ends with exactly the line
+# "N passed, N failed" and exits 0 only when nothing failed. It builds
+# nothing (make does) and starts no server itself: each binary starts and
+# stops its own redis-server and programs.
 set -u
 
 cd "$(dirname "$0")/.." || exit 2
@@ -82,8 +83,10 @@ for tier in $tiers; do
         fi
         ran=$((ran + 1))
         echo "# ==== $tier/$(basename "$bin")"
+        t0=$SECONDS
         timeout -k 10 "$limit" "${cmd[@]}" 2>&1 | tee "$out"
         rc=${PIPESTATUS[0]}
+        echo "# ==== $tier/$(basename "$bin") took $((SECONDS - t0)) s"
         p=$(grep -cE '^#[0-9]+ .*: PASSED$' "$out")
         f=$(grep -cE '^#[0-9]+ .*: FAILED$' "$out")
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
