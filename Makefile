@@ -193,8 +193,8 @@ valgrind: deps
 # The valgrind tier runs plain (unsanitized) programs and tests.
 VG_TESTS := $(INTEG_SRC:%.c=build/plain/%)
 # make test fuzzes 10 s per target unless FUZZ_SECONDS is given (CI: 60).
-TEST_FUZZ_SECONDS := $(if $(filter undefined file,$(origin FUZZ_SECONDS)),\
-                       10,$(FUZZ_SECONDS))
+TEST_FUZZ_SECONDS := $(strip $(if $(filter undefined file,\
+                       $(origin FUZZ_SECONDS)),10,$(FUZZ_SECONDS)))
 include tests/fuzz/fuzz.mk
 
 clean:
