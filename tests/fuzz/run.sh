@@ -15,8 +15,9 @@
 # pass quietly. Seeds come from tests/fuzz/seeds.sh; the corpus grows in
 # build/fuzz/corpus/<target>/ between runs. Each libFuzzer run is bounded
 # (-max_total_time, and `timeout` 60 s past it). HL_FUZZ_DIR (build/fuzz)
-# holds bin/, corpus/, crashes/ and logs/. Run from anywhere; it builds
-# nothing.
+# holds bin/, corpus/, crashes/ and logs/ (one directory per run, kept
+# when a target failed, so runs side by side keep their own figures). Run
+# from anywhere; it builds nothing.
 set -u
 
 cd "$(dirname "$0")/../.." || exit 2
@@ -38,31 +39,31 @@ for src in tests/fuzz/fuzz_*.c; do
 done
 
 mkdir -p "$dir/corpus" "$dir/crashes" "$dir/logs"
+logs=$(mktemp -d "$dir/logs/run-XXXXXX") || exit 2
 if ! bash tests/fuzz/seeds.sh "$dir/corpus"; then
     echo "# fuzz: the seed corpus could not be built (python3?)"
 fi
 
-# Runs target $1 in the background; its log goes to $dir/logs/$1.log and
-# its exit status to $dir/logs/$1.rc.
+# Runs target $1 in the background; its log goes to $logs/$1.log and its
+# exit status to $logs/$1.rc.
 start() {
     local t=$1 bin=$dir/bin/$1 dict=()
 
-    rm -f "$dir/logs/$t.rc" "$dir/logs/$t.log"
     [ -x "$bin" ] || return 0
     [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-    ls "$dir/corpus/$t" | wc -l > "$dir/logs/$t.before"
+    ls "$dir/corpus/$t" | wc -l > "$logs/$t.before"
     (
         timeout -k 10 $((secs + 60)) "$bin" -max_total_time="$secs" \
             -timeout="$per_input_s" -rss_limit_mb="$rss_mb" \
             -print_final_stats=1 -artifact_prefix="$dir/crashes/$t-" \
-            "${dict[@]}" "$dir/corpus/$t" > "$dir/logs/$t.log" 2>&1
-        echo $? > "$dir/logs/$t.rc"
+            "${dict[@]}" "$dir/corpus/$t" > "$logs/$t.log" 2>&1
+        echo $? > "$logs/$t.rc"
     ) &
 }
 
 # Prints target $1's note and numbered line; returns 1 when it failed.
 report() {
-    local t=$1 n=$2 log=$dir/logs/$1.log rc execs eps corp before
+    local t=$1 n=$2 log=$logs/$1.log rc execs eps corp before
     local line
 
     line=$(printf '#%02d fuzz %s %ss' "$n" "$t" "$secs")
@@ -72,13 +73,13 @@ report() {
         echo "$line: not built: FAILED"
         return 1
     fi
-    rc=$(cat "$dir/logs/$t.rc" 2>/dev/null || echo 1)
+    rc=$(cat "$logs/$t.rc" 2>/dev/null || echo 1)
     execs=$(grep -a 'stat::number_of_executed_units:' "$log" \
         | tail -n 1 | awk '{print $2}')
     eps=$(grep -a 'stat::average_exec_per_sec:' "$log" \
         | tail -n 1 | awk '{print $2}')
     corp=$(grep -aoE 'corp: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
-    before=$(cat "$dir/logs/$t.before" 2>/dev/null || echo 0)
+    before=$(cat "$logs/$t.before" 2>/dev/null || echo 0)
     echo "  # $t: ${execs:-0} execs (${eps:-0}/s)," \
          "corpus ${corp:-0} (files: $before before," \
          "$(ls "$dir/corpus/$t" | wc -l) after)," \
@@ -111,4 +112,5 @@ for t in "${targets[@]}"; do
     n=$((n + 1))
     report "$t" "$n" || failed=1
 done
+[ "$failed" -eq 0 ] && rm -rf "$logs"
 exit "$failed"
