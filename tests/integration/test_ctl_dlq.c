@@ -571,7 +571,7 @@ static void check_requeue_all_once(struct ctx *c) {
  * dead letter of it): both copies leave inflight, one reply is sent. */
 static void check_same_envelope_twice(struct ctx *c) {
     char env[768], q[64], inf[64];
-    const char *push[3] = { "LPUSH", q, env };
+    const char *push[4] = { "LPUSH", q, env, env };
     long long now = ht_wall_ms(), n = 0, left = -1;
     long part = ht_redis_partition(PAGE, "u-twice", PARTS);
     int i;
@@ -586,10 +586,8 @@ static void check_same_envelope_twice(struct ctx *c) {
              "\"event\":{\"sender\":{\"id\":\"u-twice\"},\"recipient\":"
              "{\"id\":\"" PAGE "\"},\"timestamp\":%lld,\"message\":{\"mid\":"
              "\"m_twice\",\"text\":\"twice\"}}}", now, now, now);
-    /* both copies wait in the queue before the worker's next pop */
-    ht_redis_int(db(c), &n, 3, push);
-    push[0] = "RPUSH";
-    ht_redis_int(db(c), &n, 3, push);
+    /* one command: both copies wait for the same pop */
+    ht_redis_int(db(c), &n, 4, push);
     HT_ASSERT_EQ_INT(n, 2);
     for (i = 0; i < 100; i++) {
         left = ht_redis_llen(db(c), q) + ht_redis_llen(db(c), inf);
