@@ -73,7 +73,7 @@ static unsigned slot_str(const char *key) {
     return hl_slot_of(key, strlen(key));
 }
 
-/* ---- slots ---------------------------------------------------------------- */
+/* ---- slots --------------------------------------------------------------- */
 
 static void check_crc16(void) {
     HT_CHECK_BEGIN("CRC16-XMODEM check value: crc16(\"123456789\") = 0x31C3");
@@ -193,7 +193,7 @@ static void check_partitions_spread(void) {
     HT_CHECK_END();
 }
 
-/* ---- slot maps ------------------------------------------------------------ */
+/* ---- slot maps ----------------------------------------------------------- */
 
 static void check_map_three(void) {
     char err[HL_ERR_LEN];
