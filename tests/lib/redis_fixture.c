@@ -29,11 +29,11 @@
 #define LOG_TAIL 2000          /* bytes of the server log dumped on failure */
 #define AOF_DIR "appendonlydir" /* where Redis 7 keeps its append-only files */
 #define RM_MAX 64               /* files removed from one directory, at most */
+#define ARGV_MAX 40             /* redis-server argv entries, with the NULL */
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Binds 127.0.0.1:0, reads the port the kernel chose, closes. */
-static int free_port(int *port, char err[HL_ERR_LEN]) {
+int ht_free_port(int *port, char err[HL_ERR_LEN]) {
     struct sockaddr_in sa;
     socklen_t salen = sizeof(sa);
     int fd = -1;
@@ -143,14 +143,53 @@ cleanup:
     return ok;
 }
 
+/* Fills `argv` (room for ARGV_MAX) with the redis-server command line for
+ * r: port, loopback, no RDB, the AOF mode, the directory, then r->extra. */
+static int build_argv(const struct ht_redis *r, const char *port,
+                      const char **argv, char err[HL_ERR_LEN]) {
+    static const char *aof_on[] = { "--appendonly", "yes",
+                                    "--appendfsync", "always", NULL };
+    static const char *aof_off[] = { "--appendonly", "no", NULL };
+    const char *const *mode = r->aof ? aof_on : aof_off;
+    int n = 0;
+    int i;
+
+    argv[n++] = "redis-server";
+    argv[n++] = "--port";
+    argv[n++] = port;
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--save";
+    argv[n++] = "";
+    for (i = 0; mode[i] != NULL; i++)
+        argv[n++] = mode[i];
+    argv[n++] = "--dir";
+    argv[n++] = r->dir;
+    for (i = 0; r->extra != NULL && r->extra[i] != NULL; i++) {
+        if (n == ARGV_MAX - 1) {
+            snprintf(err, HL_ERR_LEN, "more than %d redis-server "
+                     "arguments", ARGV_MAX - 1);
+            return HL_ETOOBIG;
+        }
+        argv[n++] = r->extra[i];
+    }
+    argv[n] = NULL;
+    return HL_OK;
+}
+
 /* Forks and execs redis-server on r->port, output to r->log_path. */
 static int spawn(struct ht_redis *r, char err[HL_ERR_LEN]) {
+    const char *argv[ARGV_MAX];
     char port[16];
     pid_t parent = getpid();
     pid_t pid;
     int fd;
+    int rc;
 
     snprintf(port, sizeof(port), "%d", r->port);
+    rc = build_argv(r, port, argv, err);
+    if (rc != HL_OK)
+        return rc;
     fd = open(r->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, HL_ERR_LEN, "open %.150s: %s", r->log_path,
@@ -168,15 +207,7 @@ static int spawn(struct ht_redis *r, char err[HL_ERR_LEN]) {
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         close_range(3, ~0U, 0);
-        if (r->aof)
-            execlp("redis-server", "redis-server", "--port", port,
-                   "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                   "yes", "--appendfsync", "always", "--dir", r->dir,
-                   (char *)NULL);
-        else
-            execlp("redis-server", "redis-server", "--port", port,
-                   "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                   "no", "--dir", r->dir, (char *)NULL);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(fd);
@@ -224,8 +255,8 @@ static int start_on_port(struct ht_redis *r, char err[HL_ERR_LEN]) {
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-/* ht_redis_start() and ht_redis_start_aof(): `aof` picks the mode. */
-static int start_mode(struct ht_redis *r, int aof, char err[HL_ERR_LEN]) {
+int ht_redis_start_args(struct ht_redis *r, int aof,
+                        const char *const *extra, char err[HL_ERR_LEN]) {
     int n;
     int i;
     int rc = HL_ERR;
@@ -233,6 +264,7 @@ static int start_mode(struct ht_redis *r, int aof, char err[HL_ERR_LEN]) {
     memset(r, 0, sizeof(*r));
     r->pid = -1;
     r->aof = aof;
+    r->extra = extra;
     err[0] = '\0';
     n = snprintf(r->dir, sizeof(r->dir), "%s/hl-redis-XXXXXX", ht_tmpdir());
     if (n < 0 || (size_t)n >= sizeof(r->dir)) {
@@ -250,7 +282,7 @@ static int start_mode(struct ht_redis *r, int aof, char err[HL_ERR_LEN]) {
     if (n < 0 || (size_t)n >= sizeof(r->log_path))
         return HL_ETOOBIG;
     for (i = 0; i < PORT_TRIES; i++) {
-        rc = free_port(&r->port, err);
+        rc = ht_free_port(&r->port, err);
         if (rc != HL_OK)
             return rc;
         rc = start_on_port(r, err);
@@ -263,11 +295,11 @@ static int start_mode(struct ht_redis *r, int aof, char err[HL_ERR_LEN]) {
 }
 
 int ht_redis_start(struct ht_redis *r, char err[HL_ERR_LEN]) {
-    return start_mode(r, 0, err);
+    return ht_redis_start_args(r, 0, NULL, err);
 }
 
 int ht_redis_start_aof(struct ht_redis *r, char err[HL_ERR_LEN]) {
-    return start_mode(r, 1, err);
+    return ht_redis_start_args(r, 1, NULL, err);
 }
 
 int ht_redis_restart(struct ht_redis *r, char err[HL_ERR_LEN]) {

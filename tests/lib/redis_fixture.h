@@ -35,7 +35,13 @@ struct ht_redis {
     char url[64];             /* "redis://127.0.0.1:<port>/0" */
     int aof;                  /* 1: --appendonly yes --appendfsync always
                                * (set by ht_redis_start_aof()) */
+    const char *const *extra; /* more redis-server arguments, NULL-ended,
+                               * or NULL (borrowed; ht_redis_start_args) */
 };
+
+/* Binds 127.0.0.1:0, reads the port the kernel chose into *port, closes.
+ * HL_OK, or HL_EIO with `err` set. */
+int ht_free_port(int *port, char err[HL_ERR_LEN]);
 
 /* Picks a free port and starts a server there (see the file comment).
  * On HL_OK `r` describes a running server; release it with
@@ -50,6 +56,15 @@ int ht_redis_start(struct ht_redis *r, char err[HL_ERR_LEN]);
  * ht_redis_restart() (which keep the mode). Same returns and cleanup
  * (the append-only files and their directory go with it). */
 int ht_redis_start_aof(struct ht_redis *r, char err[HL_ERR_LEN]);
+
+/* ht_redis_start() or, with `aof` 1, ht_redis_start_aof(), with the extra
+ * redis-server arguments `extra` (NULL-terminated, at most 25; may be
+ * NULL) after the fixture's own, e.g. { "--cluster-enabled", "yes", NULL }.
+ * Borrows `extra`: it must stay valid until ht_redis_cleanup(), since a
+ * restart passes it again. Relative paths in it are under r->dir. Same
+ * returns and cleanup as ht_redis_start(). */
+int ht_redis_start_args(struct ht_redis *r, int aof,
+                        const char *const *extra, char err[HL_ERR_LEN]);
 
 /* Stops the server: SIGCONT if paused, SIGTERM, SIGKILL after 2 s, reap.
  * The port and directory are kept for ht_redis_restart(). Returns HL_OK
