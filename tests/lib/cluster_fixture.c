@@ -1,0 +1,319 @@
+/* cluster_fixture.c - start, join, watch, kill, restart and stop a 3 + 3
+ * node Redis Cluster of our own on free loopback ports.
+ *
+ * The nodes are redis_fixture.c servers with cluster arguments, so the
+ * port choice, PING wait, child table and cleanup are that file's; this
+ * one adds `redis-cli --cluster create` (run with ht_proc_run, bounded)
+ * and the CLUSTER INFO wait. Every wait is bounded. It does not reshard
+ * or move slots. */
+#include "cluster_fixture.h"
+#include "hl_test.h"
+#include "proc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CREATE_TIMEOUT_MS 20000  /* redis-cli --cluster create, at most */
+#define OK_TRIES 200             /* CLUSTER INFO polls ... */
+#define OK_INTERVAL_MS 100       /* ... this far apart */
+#define OUT_TAIL 2000            /* bytes of redis-cli output shown */
+
+/* Fills c->args[i]: cluster mode, bus port, a short node timeout. The
+ * ht_redis struct borrows them for restarts. nodes.conf is relative, so
+ * it lives in the node's own directory. */
+static int node_args(struct ht_cluster *c, int i, char err[HL_ERR_LEN]) {
+    const char **a = c->args[i];
+    int port = 0;
+    int rc;
+
+    rc = ht_free_port(&port, err);
+    if (rc != HL_OK)
+        return rc;
+    snprintf(c->bus[i], sizeof(c->bus[i]), "%d", port);
+    a[0] = "--cluster-enabled";
+    a[1] = "yes";
+    a[2] = "--cluster-config-file";
+    a[3] = "nodes.conf";
+    a[4] = "--cluster-node-timeout";
+    a[5] = "2000";
+    a[6] = "--cluster-port";
+    a[7] = c->bus[i];
+    a[8] = NULL;
+    return HL_OK;
+}
+
+/* ---- start --------------------------------------------------------------- */
+
+/* Writes "127.0.0.1:p1,127.0.0.1:p2,..." and the URL into c. */
+static int make_seeds(struct ht_cluster *c) {
+    size_t off = 0;
+    int n;
+    int i;
+
+    for (i = 0; i < HT_CLUSTER_NODES; i++) {
+        n = snprintf(c->seeds + off, sizeof(c->seeds) - off, "%s127.0.0.1:%d",
+                     i == 0 ? "" : ",", c->node[i].port);
+        if (n < 0 || (size_t)n >= sizeof(c->seeds) - off)
+            return HL_ETOOBIG;
+        off += (size_t)n;
+    }
+    n = snprintf(c->url, sizeof(c->url), "redis-cluster://%s", c->seeds);
+    if (n < 0 || (size_t)n >= sizeof(c->url))
+        return HL_ETOOBIG;
+    return HL_OK;
+}
+
+/* Finds `prog` in $PATH (ht_proc_run wants a path it can check). */
+static int which(const char *prog, char *out, size_t outsz,
+                 char err[HL_ERR_LEN]) {
+    const char *path = getenv("PATH");
+    const char *p = path;
+    const char *colon;
+    int n;
+
+    while (p != NULL && *p != '\0') {
+        colon = strchr(p, ':');
+        n = snprintf(out, outsz, "%.*s/%s",
+                     (int)(colon ? (size_t)(colon - p) : strlen(p)), p,
+                     prog);
+        if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
+            return HL_OK;
+        p = colon ? colon + 1 : NULL;
+    }
+    snprintf(err, HL_ERR_LEN, "%s not found in PATH (needed to create "
+             "the cluster; the test fails rather than skips)", prog);
+    return HL_ENOTFOUND;
+}
+
+/* Runs redis-cli --cluster create over the six nodes. */
+static int create_cluster(struct ht_cluster *c, char err[HL_ERR_LEN]) {
+    char addr[HT_CLUSTER_NODES][32];
+    const char *args[HT_CLUSTER_NODES + 6];
+    char cli[512];
+    char *out = NULL;
+    size_t outlen = 0;
+    int code = -1;
+    int n = 0;
+    int i;
+    int rc;
+
+    args[n++] = "--cluster";
+    args[n++] = "create";
+    for (i = 0; i < HT_CLUSTER_NODES; i++) {
+        snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%d", c->node[i].port);
+        args[n++] = addr[i];
+    }
+    args[n++] = "--cluster-replicas";
+    args[n++] = "1";
+    args[n++] = "--cluster-yes";
+    args[n] = NULL;
+    rc = which("redis-cli", cli, sizeof(cli), err);
+    if (rc != HL_OK)
+        return rc;
+    rc = ht_proc_run(cli, args, NULL, CREATE_TIMEOUT_MS, &code,
+                     &out, &outlen, err);
+    if (rc == HL_OK && code != 0) {
+        fprintf(stderr, "  # ---- redis-cli --cluster create ----\n%s\n"
+                "  # ----\n", out + (outlen > OUT_TAIL ? outlen - OUT_TAIL
+                                                       : 0));
+        snprintf(err, HL_ERR_LEN, "redis-cli --cluster create exited %d "
+                 "(output above; 127: redis-cli not found)", code);
+        rc = HL_EIO;
+    }
+    free(out);
+    return rc;
+}
+
+int ht_cluster_start(struct ht_cluster *c, char err[HL_ERR_LEN]) {
+    int rc = HL_ERR;
+
+    memset(c, 0, sizeof(*c));
+    err[0] = '\0';
+    for (c->started = 0; c->started < HT_CLUSTER_NODES; c->started++) {
+        rc = node_args(c, c->started, err);
+        if (rc != HL_OK)
+            goto fail;
+        rc = ht_redis_start_args(&c->node[c->started], 1,
+                                 c->args[c->started], err);
+        if (rc != HL_OK) {
+            c->started++;   /* its directory still needs cleanup */
+            goto fail;
+        }
+    }
+    rc = make_seeds(c);
+    if (rc != HL_OK) {
+        snprintf(err, HL_ERR_LEN, "seed list too long");
+        goto fail;
+    }
+    rc = create_cluster(c, err);
+    if (rc == HL_OK)
+        rc = ht_cluster_wait_ok(c, err);
+    if (rc == HL_OK)
+        return HL_OK;
+fail:
+    {
+        char keep[HL_ERR_LEN];
+
+        memcpy(keep, err, HL_ERR_LEN);
+        ht_cluster_cleanup(c);
+        memcpy(err, keep, HL_ERR_LEN);
+    }
+    return rc;
+}
+
+/* ---- readiness ----------------------------------------------------------- */
+
+/* Occurrences of `needle` in `s`. */
+static int count(const char *s, const char *needle) {
+    int n = 0;
+
+    for (s = strstr(s, needle); s != NULL; s = strstr(s + 1, needle))
+        n++;
+    return n;
+}
+
+/* 1 when every range of CLUSTER SLOTS names a replica. Redis 7 leaves a
+ * replica out until its replication offset has reached the node by
+ * gossip, a moment after the cluster is "ok". Read raw here, so the
+ * fixture does not lean on the hl_slot.c parser it helps to test. */
+static int slots_list_replicas(redisContext *rc, char why[HL_ERR_LEN]) {
+    redisReply *rep = redisCommand(rc, "CLUSTER SLOTS");
+    int ok = 0;
+    size_t i;
+
+    if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+        rep->elements > 0) {
+        ok = 1;
+        for (i = 0; i < rep->elements; i++) {
+            if (rep->element[i]->type != REDIS_REPLY_ARRAY ||
+                rep->element[i]->elements < 4)
+                ok = 0;
+        }
+    }
+    if (!ok)
+        snprintf(why, HL_ERR_LEN, "CLUSTER SLOTS lists no replica yet");
+    if (rep != NULL)
+        freeReplyObject(rep);
+    return ok;
+}
+
+/* 1 when node `i`'s CLUSTER NODES shows 3 primaries ("master -") and 3
+ * replicas ("slave <id>"), none failing or in handshake: only then does
+ * its CLUSTER SLOTS list every replica. */
+static int roles_ok(redisContext *rc, char why[HL_ERR_LEN]) {
+    redisReply *rep = redisCommand(rc, "CLUSTER NODES");
+    int ok = 0;
+
+    if (rep != NULL && rep->type == REDIS_REPLY_STRING) {
+        ok = count(rep->str, "master -") == HT_CLUSTER_PRIMARIES &&
+             count(rep->str, "slave ") ==
+                 HT_CLUSTER_NODES - HT_CLUSTER_PRIMARIES &&
+             count(rep->str, "fail") == 0 &&
+             count(rep->str, "handshake") == 0;
+        if (!ok)
+            snprintf(why, HL_ERR_LEN, "CLUSTER NODES: %.200s", rep->str);
+    }
+    if (rep != NULL)
+        freeReplyObject(rep);
+    return ok && slots_list_replicas(rc, why);
+}
+
+/* 1 when node `i` reports a whole, ok cluster; otherwise 0 and `why`
+ * holds what it said. */
+static int node_ok(const struct ht_cluster *c, int i, char why[HL_ERR_LEN]) {
+    redisContext *rc = ht_cluster_connect(c, i, OK_INTERVAL_MS * 5);
+    redisReply *rep = NULL;
+    int ok = 0;
+
+    snprintf(why, HL_ERR_LEN, "no connection");
+    if (rc == NULL)
+        goto cleanup;
+    rep = redisCommand(rc, "CLUSTER INFO");
+    if (rep == NULL || rep->type != REDIS_REPLY_STRING) {
+        snprintf(why, HL_ERR_LEN, "CLUSTER INFO failed");
+        goto cleanup;
+    }
+    ok = strstr(rep->str, "cluster_state:ok\r\n") != NULL &&
+         strstr(rep->str, "cluster_slots_assigned:16384\r\n") != NULL &&
+         strstr(rep->str, "cluster_known_nodes:6\r\n") != NULL &&
+         strstr(rep->str, "cluster_size:3\r\n") != NULL;
+    snprintf(why, HL_ERR_LEN, "%.200s", rep->str);
+    if (ok)
+        ok = roles_ok(rc, why);
+cleanup:
+    if (rep != NULL)
+        freeReplyObject(rep);
+    if (rc != NULL)
+        redisFree(rc);
+    return ok;
+}
+
+int ht_cluster_wait_ok(struct ht_cluster *c, char err[HL_ERR_LEN]) {
+    char why[HL_ERR_LEN];
+    int try;
+    int i = 0;
+
+    for (try = 0; try < OK_TRIES; try++) {
+        for (i = 0; i < HT_CLUSTER_NODES; i++) {
+            if (c->node[i].pid > 0 && !node_ok(c, i, why))
+                break;
+        }
+        if (i == HT_CLUSTER_NODES)
+            return HL_OK;
+        ht_sleep_ms(OK_INTERVAL_MS);
+    }
+    snprintf(err, HL_ERR_LEN, "node %d (port %d) not ok after %d x %d ms: "
+             "%.150s", i, c->node[i].port, OK_TRIES, OK_INTERVAL_MS, why);
+    return HL_ETIMEDOUT;
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+int ht_cluster_find_pid(const struct ht_cluster *c, pid_t pid) {
+    int i;
+
+    for (i = 0; pid > 0 && i < HT_CLUSTER_NODES; i++) {
+        if (c->node[i].pid == pid)
+            return i;
+    }
+    return -1;
+}
+
+int ht_cluster_kill(struct ht_cluster *c, int i) {
+    if (i < 0 || i >= HT_CLUSTER_NODES)
+        return HL_EINVAL;
+    return ht_redis_kill(&c->node[i]);
+}
+
+int ht_cluster_kill_pid(struct ht_cluster *c, pid_t pid) {
+    int i = ht_cluster_find_pid(c, pid);
+
+    if (i < 0)
+        return HL_ENOTFOUND;
+    return ht_cluster_kill(c, i);
+}
+
+int ht_cluster_restart(struct ht_cluster *c, int i, char err[HL_ERR_LEN]) {
+    if (i < 0 || i >= HT_CLUSTER_NODES) {
+        snprintf(err, HL_ERR_LEN, "no node %d", i);
+        return HL_EINVAL;
+    }
+    return ht_redis_restart(&c->node[i], err);
+}
+
+redisContext *ht_cluster_connect(const struct ht_cluster *c, int i,
+                                 long timeout_ms) {
+    if (i < 0 || i >= HT_CLUSTER_NODES)
+        return NULL;
+    return ht_redis_connect(&c->node[i], timeout_ms);
+}
+
+void ht_cluster_cleanup(struct ht_cluster *c) {
+    int i;
+
+    for (i = 0; i < c->started && i < HT_CLUSTER_NODES; i++)
+        ht_redis_cleanup(&c->node[i]);
+    c->started = 0;
+}
