@@ -9,7 +9,8 @@
  * line with "msg":"listening"; ht_proc_wait_listening() reads it from
  * there (STYLE rule 24: no port race, no fixed ports).
  *
- * With HL_VALGRIND=1 every program runs under valgrind memcheck
+ * With HL_VALGRIND=1 each of our programs (hookline-*, hookctl; not the
+ * tools fixtures run, such as redis-cli) runs under valgrind memcheck
  * (--leak-check=full, definite and indirect leaks are errors, exit code 99
  * on any error), every wait here gets 10x its budget, and a program is
  * stopped with SIGTERM at cleanup: any exit 99 fails the test.
