@@ -172,6 +172,7 @@ static void check_match(const struct worker_rules *rules,
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    /* not NULL, so "left NULL on failure" is the parser's doing */
     struct worker_rules *rules = (struct worker_rules *)1;
     char err[HL_ERR_LEN];
     size_t i;
