@@ -1,0 +1,638 @@
+/* hl_cluster.c - commands routed over a Redis Cluster (see hl_cluster.h).
+ *
+ * Ownership: the router owns its nodes (one hl_redis each, created when a
+ * seed, a map or a redirect first names the address, freed only with the
+ * router), its slot map (replaced whole by each CLUSTER SLOTS reply) and
+ * every accepted request (on a list until its callback has fired).
+ *
+ * A request is in one of three states: IN_FLIGHT (an hl_redis callback
+ * will fire for it), WAITING (its timer is armed: backoff, or no map
+ * yet) or done (callback fired, freed). Every reply goes through
+ * hl_cluster_judge() and hl_cluster_next(), the pure decisions, and then
+ * the request moves to exactly one of those states. */
+#include "hl_cluster.h"
+#include "hl_log.h"
+#include "hl_redis.h"
+#include "hl_time.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFRESH_RETRY_MS 50    /* no node ready to ask, or a failed ask */
+
+struct node {
+    struct hl_redis_addr addr;  /* host/port; password shared with cl */
+    char name[HL_SLOT_ADDR_MAX];
+    struct hl_redis *r;         /* owned */
+    struct hl_cluster *cl;      /* borrowed back-pointer */
+};
+
+enum req_state { RQ_NEW, RQ_IN_FLIGHT, RQ_WAITING };
+
+struct req {
+    struct hl_cluster *cl;
+    struct req *prev, *next;
+    enum req_state state;
+    hl_cluster_cb *cb;
+    void *arg;
+    unsigned slot;
+    int script;                 /* -1: plain command */
+    int nkeys, argc;
+    const char *argv[HL_REDIS_MAX_ARGS];    /* into bytes */
+    size_t lens[HL_REDIS_MAX_ARGS];
+    char *bytes;                /* allocated with the struct */
+    long long deadline_ms;
+    int redirects, retries;
+    struct node *target;        /* a redirect's node, once; else NULL */
+    int asking;                 /* send ASKING first (with target) */
+    struct node *sent_to;       /* while IN_FLIGHT */
+    struct event *timer;        /* owned */
+};
+
+struct hl_cluster {
+    struct event_base *base;    /* borrowed */
+    struct hl_secret password;  /* owned; shared by every node's addr */
+    struct node **nodes;        /* owned, n_nodes of them */
+    int n_nodes;
+    struct hl_slot_map *map;    /* owned; NULL until the first refresh */
+    int refreshing;             /* a CLUSTER SLOTS in flight */
+    long long last_refresh_ms;
+    long refreshes;
+    int next_ask;               /* rotates the node asked */
+    struct event *refresh_timer;/* owned */
+    struct req *reqs;           /* owned list */
+    int stopping;
+};
+
+/* ---------------------------------------------------- pure decisions */
+
+static int parse_uint(const char *s, size_t len, unsigned long max,
+                      unsigned long *out) {
+    unsigned long v = 0;
+    size_t i;
+
+    if (len == 0 || len > 10)
+        return HL_EINVAL;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return HL_EINVAL;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (v > max)
+        return HL_EINVAL;
+    *out = v;
+    return HL_OK;
+}
+
+int hl_cluster_parse_redirect(const char *s, size_t len,
+                              const char *fallback_host,
+                              struct hl_cluster_redirect *out) {
+    const char *p, *end = s + len, *sp, *colon;
+    unsigned long slot, port;
+    size_t hlen;
+
+    if (s == NULL)
+        return HL_EINVAL;
+    if (len > 6 && memcmp(s, "MOVED ", 6) == 0)
+        p = s + 6;
+    else if (len > 4 && memcmp(s, "ASK ", 4) == 0)
+        p = s + 4;
+    else
+        return HL_EINVAL;
+    sp = memchr(p, ' ', (size_t)(end - p));
+    if (sp == NULL ||
+        parse_uint(p, (size_t)(sp - p), HL_SLOT_COUNT - 1, &slot) != HL_OK)
+        return HL_EINVAL;
+    p = sp + 1;
+    colon = NULL;
+    for (sp = p; sp < end; sp++) {
+        if (*sp == ':')
+            colon = sp;
+        else if (*sp == ' ' || *sp == '\0')
+            return HL_EINVAL;
+    }
+    if (colon == NULL ||
+        parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port)
+            != HL_OK || port == 0)
+        return HL_EINVAL;
+    hlen = (size_t)(colon - p);
+    if (hlen == 0) {
+        if (fallback_host == NULL || fallback_host[0] == '\0')
+            return HL_EINVAL;
+        p = fallback_host;
+        hlen = strlen(fallback_host);
+    }
+    if (hlen >= HL_SLOT_HOST_MAX)
+        return HL_ETOOBIG;
+    memcpy(out->host, p, hlen);
+    out->host[hlen] = '\0';
+    out->slot = (unsigned)slot;
+    out->port = (int)port;
+    snprintf(out->addr, sizeof(out->addr), "%s:%d", out->host, out->port);
+    return HL_OK;
+}
+
+static int starts(const redisReply *r, const char *word) {
+    size_t n = strlen(word);
+
+    return (size_t)r->len >= n && memcmp(r->str, word, n) == 0 &&
+           ((size_t)r->len == n || r->str[n] == ' ');
+}
+
+enum hl_cluster_verdict hl_cluster_judge(const redisReply *reply,
+                                         const char *fallback_host,
+                                         struct hl_cluster_redirect *redir) {
+    if (reply == NULL)
+        return HL_CLUSTER_LOST;
+    if (reply->type != REDIS_REPLY_ERROR || reply->str == NULL)
+        return HL_CLUSTER_FINAL;
+    if (starts(reply, "MOVED") || starts(reply, "ASK")) {
+        if (hl_cluster_parse_redirect(reply->str, (size_t)reply->len,
+                                      fallback_host, redir) != HL_OK)
+            return HL_CLUSTER_FINAL;
+        return reply->str[0] == 'M' ? HL_CLUSTER_MOVED : HL_CLUSTER_ASK;
+    }
+    if (starts(reply, "TRYAGAIN") || starts(reply, "CLUSTERDOWN"))
+        return HL_CLUSTER_BUSY;
+    return HL_CLUSTER_FINAL;
+}
+
+enum hl_cluster_step hl_cluster_next(enum hl_cluster_verdict v,
+                                     int redirects, int retries,
+                                     long long now_ms, long long deadline_ms,
+                                     uint32_t jitter, long long *delay_ms) {
+    long long left = deadline_ms - now_ms;
+    long long d;
+
+    *delay_ms = 0;
+    switch (v) {
+    case HL_CLUSTER_FINAL:
+        return HL_CLUSTER_DELIVER;
+    case HL_CLUSTER_MOVED:
+    case HL_CLUSTER_ASK:
+        if (redirects >= HL_CLUSTER_REDIRECTS_MAX || left <= 0)
+            return HL_CLUSTER_GIVE_UP;
+        return HL_CLUSTER_RESEND_NOW;
+    default:
+        if (left <= 0)
+            return HL_CLUSTER_GIVE_UP;
+        d = hl_time_backoff_ms(retries + 1, HL_CLUSTER_RETRY_BASE_MS,
+                               HL_CLUSTER_RETRY_CAP_MS, jitter);
+        *delay_ms = d < left ? d : left;
+        return HL_CLUSTER_RESEND_LATER;
+    }
+}
+
+int hl_cluster_parse_seeds(const char *seeds,
+                           char hosts[][HL_SLOT_HOST_MAX], int *ports,
+                           int *n, char err[HL_ERR_LEN]) {
+    const char *p = seeds, *end, *colon, *c;
+    unsigned long port;
+    size_t hlen;
+
+    *n = 0;
+    if (seeds == NULL || *seeds == '\0') {
+        snprintf(err, HL_ERR_LEN, "no seed nodes");
+        return HL_EINVAL;
+    }
+    for (;;) {
+        end = strchr(p, ',');
+        if (end == NULL)
+            end = p + strlen(p);
+        colon = NULL;
+        for (c = p; c < end; c++) {
+            if (*c == ':')
+                colon = c;
+        }
+        if (colon == NULL || colon == p ||
+            parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port)
+                != HL_OK || port == 0) {
+            snprintf(err, HL_ERR_LEN, "seed %d: want host:port", *n + 1);
+            return HL_EINVAL;
+        }
+        hlen = (size_t)(colon - p);
+        if (*n >= HL_CLUSTER_SEEDS_MAX || hlen >= HL_SLOT_HOST_MAX) {
+            snprintf(err, HL_ERR_LEN, "seed %d: %s", *n + 1,
+                     *n >= HL_CLUSTER_SEEDS_MAX ? "too many seeds"
+                                                : "host too long");
+            return HL_ETOOBIG;
+        }
+        memcpy(hosts[*n], p, hlen);
+        hosts[*n][hlen] = '\0';
+        ports[*n] = (int)port;
+        (*n)++;
+        if (*end == '\0')
+            return HL_OK;
+        p = end + 1;
+    }
+}
+
+/* -------------------------------------------------------------- nodes */
+
+static void node_state_cb(struct hl_redis *r, int up, void *arg);
+
+/* The node at host:port, created (and started) when new. NULL on ENOMEM. */
+static struct node *node_get(struct hl_cluster *cl, const char *host,
+                             int port) {
+    struct node *nd, **grown;
+    int i;
+
+    for (i = 0; i < cl->n_nodes; i++) {
+        nd = cl->nodes[i];
+        if (nd->addr.port == port && strcmp(nd->addr.host, host) == 0)
+            return nd;
+    }
+    grown = realloc(cl->nodes, sizeof(*grown) * (size_t)(cl->n_nodes + 1));
+    if (grown == NULL)
+        return NULL;
+    cl->nodes = grown;
+    nd = calloc(1, sizeof(*nd));
+    if (nd == NULL)
+        return NULL;
+    snprintf(nd->addr.host, sizeof(nd->addr.host), "%s", host);
+    nd->addr.port = port;
+    nd->addr.password = cl->password;   /* shallow: cl owns the bytes */
+    snprintf(nd->name, sizeof(nd->name), "%s:%d", host, port);
+    nd->cl = cl;
+    nd->r = hl_redis_new(cl->base, &nd->addr);
+    if (nd->r == NULL) {
+        free(nd);
+        return NULL;
+    }
+    hl_redis_set_state_cb(nd->r, node_state_cb, nd);
+    if (hl_redis_start(nd->r) != HL_OK) {
+        hl_redis_free(nd->r);
+        free(nd);
+        return NULL;
+    }
+    cl->nodes[cl->n_nodes++] = nd;
+    return nd;
+}
+
+/* ------------------------------------------------------- map refresh */
+
+static void refresh(struct hl_cluster *cl);
+
+static void arm_refresh(struct hl_cluster *cl, long long ms) {
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    if (!evtimer_pending(cl->refresh_timer, NULL))
+        evtimer_add(cl->refresh_timer, &tv);
+}
+
+static void refresh_timer_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    refresh(arg);
+}
+
+static void refresh_reply_cb(struct hl_redis *r, redisReply *reply,
+                             void *arg) {
+    struct node *nd = arg;
+    struct hl_cluster *cl = nd->cl;
+    struct hl_slot_map *m = NULL;
+    char err[HL_ERR_LEN];
+    int i;
+
+    (void)r;
+    if (cl->stopping)
+        return;
+    cl->refreshing = 0;
+    cl->last_refresh_ms = hl_time_mono_ms();
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+        hl_slot_map_build(reply, nd->addr.host, &m, err) != HL_OK) {
+        hl_log(HL_LOG_WARN, "cluster_slots_failed", HL_KV_S("node", nd->name),
+               HL_KV_S("error", reply == NULL ? "no reply"
+                                : reply->type == REDIS_REPLY_ERROR
+                                    ? reply->str : err));
+        arm_refresh(cl, REFRESH_RETRY_MS);
+        return;
+    }
+    if (hl_slot_map_assigned(m) < HL_SLOT_COUNT && cl->map != NULL &&
+        hl_slot_map_assigned(cl->map) > hl_slot_map_assigned(m)) {
+        /* a node that lost track (e.g. just restarted): keep ours, ask
+         * again soon */
+        hl_slot_map_free(m);
+        arm_refresh(cl, REFRESH_RETRY_MS);
+        return;
+    }
+    hl_slot_map_free(cl->map);
+    cl->map = m;
+    cl->refreshes++;
+    for (i = 0; i < hl_slot_map_node_count(m); i++) {
+        const struct hl_slot_node *sn = hl_slot_map_node(m, i);
+
+        if (sn->primary < 0)
+            (void)node_get(cl, sn->host, sn->port);
+    }
+    if (hl_slot_map_assigned(m) < HL_SLOT_COUNT)
+        arm_refresh(cl, REFRESH_RETRY_MS);
+}
+
+/* Asks one ready node for CLUSTER SLOTS, unless an ask is in flight or
+ * the last answer is younger than HL_CLUSTER_REFRESH_MIN_MS (then the
+ * refresh timer asks later). */
+static void refresh(struct hl_cluster *cl) {
+    static const char *argv[2] = { "CLUSTER", "SLOTS" };
+    static const size_t lens[2] = { 7, 5 };
+    long long since = hl_time_mono_ms() - cl->last_refresh_ms;
+    int i;
+
+    if (cl->stopping || cl->refreshing)
+        return;
+    if (cl->map != NULL && since < HL_CLUSTER_REFRESH_MIN_MS) {
+        arm_refresh(cl, HL_CLUSTER_REFRESH_MIN_MS - since);
+        return;
+    }
+    for (i = 0; i < cl->n_nodes; i++) {
+        struct node *nd = cl->nodes[(cl->next_ask + i) % cl->n_nodes];
+
+        if (hl_redis_ready(nd->r) &&
+            hl_redis_command(nd->r, refresh_reply_cb, nd, 2, argv, lens)
+                == HL_OK) {
+            cl->next_ask = (cl->next_ask + i + 1) % cl->n_nodes;
+            cl->refreshing = 1;
+            return;
+        }
+    }
+    arm_refresh(cl, REFRESH_RETRY_MS);
+}
+
+static void node_state_cb(struct hl_redis *r, int up, void *arg) {
+    struct node *nd = arg;
+
+    (void)r;
+    if (nd->cl->stopping)
+        return;
+    if (up && nd->cl->map == NULL)
+        refresh(nd->cl);
+    else if (!up)
+        refresh(nd->cl);
+}
+
+/* ----------------------------------------------------------- requests */
+
+static void dispatch(struct req *q);
+static void handle(struct req *q, enum hl_cluster_verdict v,
+                   redisReply *reply, const struct hl_cluster_redirect *rd);
+
+/* Fires the callback once and frees the request. */
+static void finish(struct req *q, redisReply *reply) {
+    struct hl_cluster *cl = q->cl;
+
+    if (q->prev != NULL)
+        q->prev->next = q->next;
+    else
+        cl->reqs = q->next;
+    if (q->next != NULL)
+        q->next->prev = q->prev;
+    if (q->timer != NULL)
+        event_free(q->timer);
+    q->cb(cl, reply, q->arg);
+    free(q);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    dispatch(arg);
+}
+
+static void reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    struct req *q = arg;
+    struct hl_cluster_redirect rd;
+    enum hl_cluster_verdict v;
+
+    (void)r;
+    if (q->cl->stopping) {
+        finish(q, NULL);
+        return;
+    }
+    v = hl_cluster_judge(reply, q->sent_to->addr.host, &rd);
+    handle(q, v, reply, &rd);
+}
+
+static void asking_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+    (void)r;
+    (void)reply;
+    (void)arg;
+}
+
+static void handle(struct req *q, enum hl_cluster_verdict v,
+                   redisReply *reply, const struct hl_cluster_redirect *rd) {
+    struct hl_cluster *cl = q->cl;
+    long long delay = 0;
+    enum hl_cluster_step step;
+    struct timeval tv;
+
+    q->state = RQ_NEW;
+    q->target = NULL;
+    q->asking = 0;
+    if (v == HL_CLUSTER_MOVED || v == HL_CLUSTER_LOST)
+        refresh(cl);
+    step = hl_cluster_next(v, q->redirects, q->retries, hl_time_mono_ms(),
+                           q->deadline_ms, (uint32_t)random(), &delay);
+    switch (step) {
+    case HL_CLUSTER_DELIVER:
+        finish(q, reply);
+        return;
+    case HL_CLUSTER_RESEND_NOW:
+        q->redirects++;
+        q->target = node_get(cl, rd->host, rd->port);
+        q->asking = v == HL_CLUSTER_ASK;
+        if (q->target == NULL)
+            break;      /* ENOMEM: retried later, routed by the map */
+        dispatch(q);
+        return;
+    case HL_CLUSTER_RESEND_LATER:
+        break;
+    default:
+        hl_log(HL_LOG_WARN, "cluster_request_failed",
+               HL_KV_I("slot", q->slot), HL_KV_I("redirects", q->redirects),
+               HL_KV_I("retries", q->retries));
+        finish(q, NULL);
+        return;
+    }
+    if (delay < 1)
+        delay = 1;
+    q->retries++;
+    q->state = RQ_WAITING;
+    tv.tv_sec = delay / 1000;
+    tv.tv_usec = (delay % 1000) * 1000;
+    evtimer_add(q->timer, &tv);
+}
+
+/* Sends the request to its redirect target or the slot's primary; when
+ * that is not possible now, the request waits (as for a lost reply). */
+static void dispatch(struct req *q) {
+    struct hl_cluster *cl = q->cl;
+    struct node *nd = q->target;
+    int node, rc;
+
+    if (hl_time_mono_ms() >= q->deadline_ms) {
+        finish(q, NULL);
+        return;
+    }
+    if (nd == NULL && cl->map != NULL &&
+        hl_slot_map_lookup(cl->map, q->slot, &node) == HL_OK) {
+        const struct hl_slot_node *sn = hl_slot_map_node(cl->map, node);
+        nd = node_get(cl, sn->host, sn->port);
+    }
+    if (nd == NULL || !hl_redis_ready(nd->r)) {
+        handle(q, HL_CLUSTER_LOST, NULL, NULL);
+        return;
+    }
+    if (q->asking) {
+        static const char *asking[1] = { "ASKING" };
+        static const size_t alen[1] = { 6 };
+
+        if (hl_redis_command(nd->r, asking_cb, NULL, 1, asking, alen)
+            != HL_OK) {
+            handle(q, HL_CLUSTER_LOST, NULL, NULL);
+            return;
+        }
+    }
+    if (q->script >= 0)
+        rc = hl_redis_script(nd->r, (enum hl_script)q->script, q->nkeys,
+                             q->argc, q->argv, q->lens, reply_cb, q);
+    else
+        rc = hl_redis_command(nd->r, reply_cb, q, q->argc, q->argv,
+                              q->lens);
+    if (rc != HL_OK) {
+        handle(q, HL_CLUSTER_LOST, NULL, NULL);
+        return;
+    }
+    q->sent_to = nd;
+    q->state = RQ_IN_FLIGHT;
+}
+
+static int submit(struct hl_cluster *cl, const char *key, size_t keylen,
+                  int script, int nkeys, long long timeout_ms,
+                  hl_cluster_cb *cb, void *arg, int argc, const char **argv,
+                  const size_t *lens) {
+    struct req *q;
+    size_t total = 0, off = 0;
+    int i;
+
+    if (cl == NULL || cl->stopping || key == NULL || cb == NULL ||
+        argc < 1 || argc > HL_REDIS_MAX_ARGS || timeout_ms <= 0)
+        return HL_EINVAL;
+    for (i = 0; i < argc; i++)
+        total += lens[i];
+    q = calloc(1, sizeof(*q) + total + 1);
+    if (q == NULL)
+        return HL_ENOMEM;
+    q->timer = evtimer_new(cl->base, timer_cb, q);
+    if (q->timer == NULL) {
+        free(q);
+        return HL_ENOMEM;
+    }
+    q->bytes = (char *)(q + 1);
+    for (i = 0; i < argc; i++) {
+        memcpy(q->bytes + off, argv[i], lens[i]);
+        q->argv[i] = q->bytes + off;
+        q->lens[i] = lens[i];
+        off += lens[i];
+    }
+    q->cl = cl;
+    q->cb = cb;
+    q->arg = arg;
+    q->slot = hl_slot_of(key, keylen);
+    q->script = script;
+    q->nkeys = nkeys;
+    q->argc = argc;
+    q->deadline_ms = hl_time_mono_ms() + timeout_ms;
+    q->next = cl->reqs;
+    if (cl->reqs != NULL)
+        cl->reqs->prev = q;
+    cl->reqs = q;
+    /* timeout_ms > 0, so the first attempt either sends or waits: the
+     * callback never fires before we return */
+    dispatch(q);
+    return HL_OK;
+}
+
+int hl_cluster_command(struct hl_cluster *cl, const char *key,
+                       size_t keylen, long long timeout_ms,
+                       hl_cluster_cb *cb, void *arg, int argc,
+                       const char **argv, const size_t *lens) {
+    return submit(cl, key, keylen, -1, 0, timeout_ms, cb, arg, argc, argv,
+                  lens);
+}
+
+int hl_cluster_script(struct hl_cluster *cl, enum hl_script script,
+                      int nkeys, long long timeout_ms, hl_cluster_cb *cb,
+                      void *arg, int argc, const char **argv,
+                      const size_t *lens) {
+    if (nkeys < 1 || nkeys > argc || (int)script < 0 ||
+        script >= HL_SCRIPT_COUNT)
+        return HL_EINVAL;
+    return submit(cl, argv[0], lens[0], (int)script, nkeys, timeout_ms, cb,
+                  arg, argc, argv, lens);
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+int hl_cluster_ready(const struct hl_cluster *cl) {
+    return cl != NULL && cl->map != NULL &&
+           hl_slot_map_assigned(cl->map) == HL_SLOT_COUNT;
+}
+
+long hl_cluster_refreshes(const struct hl_cluster *cl) {
+    return cl->refreshes;
+}
+
+struct hl_cluster *hl_cluster_new(struct event_base *base,
+                                  const char *seeds,
+                                  const char *password, size_t pwlen,
+                                  char err[HL_ERR_LEN]) {
+    char hosts[HL_CLUSTER_SEEDS_MAX][HL_SLOT_HOST_MAX];
+    int ports[HL_CLUSTER_SEEDS_MAX];
+    struct hl_cluster *cl = NULL;
+    int n = 0, i;
+
+    if (hl_cluster_parse_seeds(seeds, hosts, ports, &n, err) != HL_OK)
+        return NULL;
+    cl = calloc(1, sizeof(*cl));
+    if (cl == NULL)
+        goto nomem;
+    cl->base = base;
+    cl->refresh_timer = evtimer_new(base, refresh_timer_cb, cl);
+    if (cl->refresh_timer == NULL)
+        goto nomem;
+    if (password != NULL && pwlen > 0 &&
+        hl_secret_set(&cl->password, password, pwlen) != HL_OK)
+        goto nomem;
+    for (i = 0; i < n; i++) {
+        if (node_get(cl, hosts[i], ports[i]) == NULL)
+            goto nomem;
+    }
+    return cl;
+nomem:
+    snprintf(err, HL_ERR_LEN, "out of memory");
+    hl_cluster_free(cl);
+    return NULL;
+}
+
+void hl_cluster_free(struct hl_cluster *cl) {
+    int i;
+
+    if (cl == NULL)
+        return;
+    cl->stopping = 1;
+    /* in-flight requests get their NULL here, through reply_cb */
+    for (i = 0; i < cl->n_nodes; i++) {
+        hl_redis_free(cl->nodes[i]->r);
+        free(cl->nodes[i]);
+    }
+    HL_FREE(cl->nodes);
+    while (cl->reqs != NULL)
+        finish(cl->reqs, NULL);
+    hl_slot_map_free(cl->map);
+    if (cl->refresh_timer != NULL)
+        event_free(cl->refresh_timer);
+    hl_secret_cleanup(&cl->password);
+    free(cl);
+}
