@@ -1,0 +1,378 @@
+/* test_cluster_route.c - common/hl_cluster.c on a real Redis Cluster (3
+ * primaries + 3 replicas, tests/lib/cluster_fixture.h): the router finds
+ * the slot map from the seeds; SET then GET of 2000 keys (hookline
+ * partition keys and plain keys, so every primary's ranges) answer
+ * through it; a slot migrated by hand (SETSLOT IMPORTING/MIGRATING and
+ * MIGRATE of one key) is followed by ASK (ASKING counted on the target)
+ * and, once the slot is reassigned with SETSLOT NODE, by MOVED (a map
+ * refresh counted), with every value still read back; a primary killed
+ * (SIGKILL) is replaced by its replica (automatic failover, node timeout
+ * 2 s) and the router's commands succeed again within their deadline;
+ * freeing the router with requests pending calls each back once with
+ * NULL. No skipping: without redis-cli --cluster the start fails. */
+#include "../lib/hl_test.h"
+#include "../lib/cluster_fixture.h"
+#include "hl.h"
+#include "hl_cluster.h"
+#include "hl_keys.h"
+#include "hl_log.h"
+#include "hl_slot.h"
+#include "hl_time.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#define NKEYS 2000
+#define CMD_TIMEOUT_MS 5000
+#define FAILOVER_TIMEOUT_MS 20000
+#define TIMEOUT_MS 5000             /* blocking clients */
+
+/* One request's outcome. */
+struct res {
+    int done;                   /* callbacks seen */
+    int type;                   /* reply type, -1 for NULL */
+    char str[64];
+};
+
+static int outstanding;
+
+static void res_cb(struct hl_cluster *cl, redisReply *reply, void *arg) {
+    struct res *r = arg;
+
+    (void)cl;
+    r->done++;
+    outstanding--;
+    r->type = reply == NULL ? -1 : reply->type;
+    if (reply != NULL && reply->str != NULL)
+        snprintf(r->str, sizeof(r->str), "%.*s", (int)reply->len,
+                 reply->str);
+}
+
+/* Runs the loop until no request is outstanding or `ms` passed. */
+static void pump(struct event_base *base, long long ms) {
+    long long end = hl_time_mono_ms() + ms;
+    struct timeval tv = { 0, 5000 };
+
+    while (outstanding > 0 && hl_time_mono_ms() < end) {
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+}
+
+static void pump_until_ready(struct event_base *base, struct hl_cluster *cl,
+                             long long ms) {
+    long long end = hl_time_mono_ms() + ms;
+    struct timeval tv = { 0, 10000 };
+
+    while (!hl_cluster_ready(cl) && hl_time_mono_ms() < end) {
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+}
+
+static int cmd(struct hl_cluster *cl, struct res *r, long long timeout,
+               const char *a0, const char *key, const char *val) {
+    const char *argv[3] = { a0, key, val };
+    size_t lens[3] = { strlen(a0), strlen(key), val ? strlen(val) : 0 };
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    rc = hl_cluster_command(cl, key, strlen(key), timeout, res_cb, r,
+                            val ? 3 : 2, argv, lens);
+    if (rc == HL_OK)
+        outstanding++;
+    return rc;
+}
+
+static void key_of(int i, char out[HL_KEY_MAX]) {
+    if (i % 2 == 0)
+        hl_keys_queue("hookline", i / 2, out);
+    else
+        snprintf(out, HL_KEY_MAX, "plain:%d", i);
+}
+
+/* SETs (when `set`) or GETs every key through the router; GETs compare
+ * with "v<i>". Returns the number of wrong answers. */
+static int all_keys(struct event_base *base, struct hl_cluster *cl,
+                    int set, long long timeout) {
+    static struct res rs[NKEYS];
+    char key[HL_KEY_MAX], val[32];
+    int i, bad = 0;
+
+    for (i = 0; i < NKEYS; i++) {
+        key_of(i, key);
+        snprintf(val, sizeof(val), "v%d", i);
+        if (cmd(cl, &rs[i], timeout, set ? "SET" : "GET", key,
+                set ? val : NULL) != HL_OK)
+            bad++;
+    }
+    pump(base, timeout + 2000);
+    for (i = 0; i < NKEYS; i++) {
+        snprintf(val, sizeof(val), "v%d", i);
+        if (rs[i].done != 1 || rs[i].type != (set ? REDIS_REPLY_STATUS
+                                                  : REDIS_REPLY_STRING) ||
+            strcmp(rs[i].str, set ? "OK" : val) != 0) {
+            if (bad++ < 5)
+                ht_note("key %d: done %d type %d '%s'", i, rs[i].done,
+                        rs[i].type, rs[i].str);
+        }
+    }
+    return bad;
+}
+
+/* Index of the fixture node listening on `port`, or -1. */
+static int node_at(const struct ht_cluster *c, int port) {
+    int i;
+
+    for (i = 0; i < HT_CLUSTER_NODES; i++) {
+        if (c->node[i].port == port)
+            return i;
+    }
+    return -1;
+}
+
+/* The live map from node `i`. NULL on failure. */
+static struct hl_slot_map *live_map(const struct ht_cluster *c, int i) {
+    char err[HL_ERR_LEN];
+    struct hl_slot_map *m = NULL;
+    redisContext *rc = ht_cluster_connect(c, i, TIMEOUT_MS);
+    redisReply *rep = rc ? redisCommand(rc, "CLUSTER SLOTS") : NULL;
+
+    if (rep == NULL || hl_slot_map_build(rep, "127.0.0.1", &m, err)
+                           != HL_OK)
+        HT_FAIL("CLUSTER SLOTS from node %d failed", i);
+    if (rep != NULL)
+        freeReplyObject(rep);
+    if (rc != NULL)
+        redisFree(rc);
+    return m;
+}
+
+/* Runs a blocking command on node `i`; returns 1 when the reply is not an
+ * error (its text, if any, copied into out). */
+static int node_cmd(const struct ht_cluster *c, int i, char *out,
+                    size_t outlen, const char *fmt, ...) {
+    redisContext *rc = ht_cluster_connect(c, i, TIMEOUT_MS);
+    redisReply *rep = NULL;
+    va_list ap;
+    int ok = 0;
+
+    if (rc == NULL)
+        return HT_FAIL("connect to node %d", i);
+    va_start(ap, fmt);
+    rep = redisvCommand(rc, fmt, ap);
+    va_end(ap);
+    if (rep != NULL && rep->type != REDIS_REPLY_ERROR) {
+        ok = 1;
+        if (out != NULL)
+            snprintf(out, outlen, "%.*s", rep->str ? (int)rep->len : 0,
+                     rep->str ? rep->str : "");
+    } else {
+        HT_FAIL("node %d: %s", i, rep ? rep->str : rc->errstr);
+    }
+    if (rep != NULL)
+        freeReplyObject(rep);
+    redisFree(rc);
+    return ok;
+}
+
+/* cmdstat_asking calls on node `i` (0 when never called). */
+static long asking_calls(const struct ht_cluster *c, int i) {
+    char info[4096];
+    const char *p;
+
+    if (!node_cmd(c, i, info, sizeof(info), "INFO commandstats"))
+        return -1;
+    p = strstr(info, "cmdstat_asking:calls=");
+    return p ? atol(p + strlen("cmdstat_asking:calls=")) : 0;
+}
+
+static void check_migrate(const struct ht_cluster *c,
+                          struct event_base *base, struct hl_cluster *cl) {
+    struct hl_slot_map *m = live_map(c, 0);
+    struct res r[3];
+    char src_id[64], dst_id[64];
+    const char *keys[3] = { "{mig}a", "{mig}b", "{mig}c" };
+    unsigned slot = hl_slot_of("{mig}", 5);
+    int src = -1, dst = -1, pi, i;
+    long ask0, refresh0;
+
+    HT_CHECK_BEGIN("a slot migrated by hand: ASK (ASKING sent) while "
+                   "migrating, MOVED + refresh after SETSLOT NODE, values "
+                   "intact");
+    if (m == NULL || hl_slot_map_lookup(m, slot, &pi) != HL_OK)
+        goto cleanup;
+    src = node_at(c, hl_slot_map_node(m, pi)->port);
+    for (i = 0; i < hl_slot_map_node_count(m); i++) {
+        const struct hl_slot_node *n = hl_slot_map_node(m, i);
+        if (n->primary < 0 && i != pi) {
+            dst = node_at(c, n->port);
+            break;
+        }
+    }
+    if (!HT_ASSERT_TRUE(src >= 0 && dst >= 0))
+        goto cleanup;
+    for (i = 0; i < 2; i++)
+        cmd(cl, &r[i], CMD_TIMEOUT_MS, "SET", keys[i], keys[i]);
+    pump(base, CMD_TIMEOUT_MS);
+    if (!node_cmd(c, src, src_id, sizeof(src_id), "CLUSTER MYID") ||
+        !node_cmd(c, dst, dst_id, sizeof(dst_id), "CLUSTER MYID") ||
+        !node_cmd(c, dst, NULL, 0, "CLUSTER SETSLOT %u IMPORTING %s", slot,
+                  src_id) ||
+        !node_cmd(c, src, NULL, 0, "CLUSTER SETSLOT %u MIGRATING %s", slot,
+                  dst_id) ||
+        !node_cmd(c, src, NULL, 0, "MIGRATE 127.0.0.1 %d %s 0 5000",
+                  c->node[dst].port, keys[0]))
+        goto cleanup;
+    ask0 = asking_calls(c, dst);
+    /* a: moved already (ASK), b: still on the source, c: new (ASK) */
+    cmd(cl, &r[0], CMD_TIMEOUT_MS, "GET", keys[0], NULL);
+    cmd(cl, &r[1], CMD_TIMEOUT_MS, "GET", keys[1], NULL);
+    cmd(cl, &r[2], CMD_TIMEOUT_MS, "SET", keys[2], keys[2]);
+    pump(base, CMD_TIMEOUT_MS);
+    HT_ASSERT_EQ_STR(r[0].str, keys[0]);
+    HT_ASSERT_EQ_STR(r[1].str, keys[1]);
+    HT_ASSERT_EQ_STR(r[2].str, "OK");
+    HT_ASSERT_EQ_INT(asking_calls(c, dst) - ask0, 2);
+    if (!node_cmd(c, src, NULL, 0, "MIGRATE 127.0.0.1 %d %s 0 5000",
+                  c->node[dst].port, keys[1]))
+        goto cleanup;
+    /* every primary learns the new owner (the old one last would do,
+     * but all is simpler and what redis-cli --cluster does) */
+    for (i = 0; i < hl_slot_map_node_count(m); i++) {
+        const struct hl_slot_node *n = hl_slot_map_node(m, i);
+        if (n->primary < 0 &&
+            !node_cmd(c, node_at(c, n->port), NULL, 0,
+                      "CLUSTER SETSLOT %u NODE %s", slot, dst_id))
+            goto cleanup;
+    }
+    refresh0 = hl_cluster_refreshes(cl);
+    for (i = 0; i < 3; i++)
+        cmd(cl, &r[i], CMD_TIMEOUT_MS, "GET", keys[i], NULL);
+    pump(base, CMD_TIMEOUT_MS);
+    for (i = 0; i < 3; i++)
+        HT_ASSERT_EQ_STR(r[i].str, keys[i]);
+    /* the refresh answers after the MOVED resend; give it a moment */
+    {
+        long long end = hl_time_mono_ms() + 2000;
+        struct timeval tv = { 0, 10000 };
+        while (hl_cluster_refreshes(cl) == refresh0 &&
+               hl_time_mono_ms() < end) {
+            event_base_loopexit(base, &tv);
+            event_base_dispatch(base);
+        }
+    }
+    HT_ASSERT_GE_INT(hl_cluster_refreshes(cl) - refresh0, 1);
+    ht_note("slot %u moved from node %d to node %d", slot, src, dst);
+cleanup:
+    hl_slot_map_free(m);
+    HT_CHECK_END();
+}
+
+static void check_failover(struct ht_cluster *c, struct event_base *base,
+                           struct hl_cluster *cl) {
+    struct hl_slot_map *m = live_map(c, 0);
+    struct res r;
+    int pi, victim;
+    long long t0;
+
+    HT_CHECK_BEGIN("a primary SIGKILLed: its replica is promoted and the "
+                   "router's commands succeed again (every key reads back)");
+    if (m == NULL ||
+        hl_slot_map_lookup(m, hl_slot_of("{fo}", 4), &pi) != HL_OK)
+        goto cleanup;
+    victim = node_at(c, hl_slot_map_node(m, pi)->port);
+    if (!HT_ASSERT_EQ_INT(ht_cluster_kill(c, victim), HL_OK))
+        goto cleanup;
+    t0 = hl_time_mono_ms();
+    cmd(cl, &r, FAILOVER_TIMEOUT_MS, "SET", "{fo}k", "after");
+    pump(base, FAILOVER_TIMEOUT_MS + 1000);
+    HT_ASSERT_EQ_INT(r.done, 1);
+    HT_ASSERT_EQ_STR(r.str, "OK");
+    ht_note("SET answered %lld ms after the kill (node %d)",
+            hl_time_mono_ms() - t0, victim);
+    HT_ASSERT_EQ_INT(all_keys(base, cl, 0, CMD_TIMEOUT_MS), 0);
+cleanup:
+    hl_slot_map_free(m);
+    HT_CHECK_END();
+}
+
+static void check_free_pending(struct ht_cluster *c,
+                               struct event_base *base) {
+    char err[HL_ERR_LEN];
+    struct hl_cluster *cl = hl_cluster_new(base, c->seeds, NULL, 0, err);
+    struct res r[4];
+    int i;
+
+    HT_CHECK_BEGIN("freed with requests pending (in flight or waiting "
+                   "for the map): each callback fires once with NULL");
+    if (!HT_ASSERT_TRUE(cl != NULL))
+        goto cleanup;
+    for (i = 0; i < 4; i++)
+        HT_ASSERT_EQ_INT(cmd(cl, &r[i], CMD_TIMEOUT_MS, "GET", "x", NULL),
+                         HL_OK);
+    hl_cluster_free(cl);
+    for (i = 0; i < 4; i++) {
+        HT_ASSERT_EQ_INT(r[i].done, 1);
+        HT_ASSERT_EQ_INT(r[i].type, -1);
+    }
+    outstanding = 0;
+cleanup:
+    HT_CHECK_END();
+}
+
+int main(void) {
+    struct ht_cluster c;
+    struct event_base *base = NULL;
+    struct hl_cluster *cl = NULL;
+    char err[HL_ERR_LEN];
+    long long t0;
+    int bad;
+
+    ht_init();
+    hl_log_init("test_cluster_route", HL_LOG_ERROR);
+    memset(&c, 0, sizeof(c));
+    HT_CHECK_BEGIN("cluster up; the router builds the full slot map from "
+                   "the seeds");
+    t0 = ht_mono_ms();
+    if (!HT_ASSERT_EQ_INT(ht_cluster_start(&c, err), HL_OK)) {
+        ht_note("%s", err);
+        goto cleanup;
+    }
+    ht_note("cluster up in %lld ms", ht_mono_ms() - t0);
+    base = event_base_new();
+    cl = base ? hl_cluster_new(base, c.seeds, NULL, 0, err) : NULL;
+    if (!HT_ASSERT_TRUE(cl != NULL))
+        goto cleanup;
+    t0 = ht_mono_ms();
+    pump_until_ready(base, cl, 10000);
+    if (!HT_ASSERT_TRUE(hl_cluster_ready(cl)))
+        goto cleanup;
+    ht_note("map in %lld ms", ht_mono_ms() - t0);
+    HT_CHECK_END();
+
+    HT_CHECK_BEGIN("SET then GET of 2000 keys (partition queues and plain "
+                   "keys) through the router");
+    t0 = ht_mono_ms();
+    bad = all_keys(base, cl, 1, CMD_TIMEOUT_MS);
+    HT_ASSERT_EQ_INT(bad, 0);
+    bad = all_keys(base, cl, 0, CMD_TIMEOUT_MS);
+    HT_ASSERT_EQ_INT(bad, 0);
+    ht_note("4000 commands in %lld ms", ht_mono_ms() - t0);
+    HT_CHECK_END();
+
+    check_migrate(&c, base, cl);
+    check_failover(&c, base, cl);
+    hl_cluster_free(cl);
+    cl = NULL;
+    check_free_pending(&c, base);
+cleanup:
+    hl_cluster_free(cl);
+    if (base != NULL)
+        event_base_free(base);
+    ht_cluster_cleanup(&c);
+    return ht_summary();
+}
