@@ -48,7 +48,12 @@ struct req {
     struct node *target;        /* a redirect's node, once; else NULL */
     int asking;                 /* send ASKING first (with target) */
     struct node *sent_to;       /* while IN_FLIGHT */
-    struct event *timer;        /* owned */
+    struct event *timer;        /* owned: the wait before a resend */
+    struct event *deadline;     /* owned: gives up at deadline_ms */
+    int in_submit;              /* hl_cluster_command() has not returned */
+    int give_up;                /* deliver NULL when `timer` fires */
+    int abandoned;              /* called back while IN_FLIGHT: the
+                                 * hl_redis callback only frees it */
 };
 
 struct hl_cluster {
@@ -378,8 +383,7 @@ static void dispatch(struct req *q);
 static void handle(struct req *q, enum hl_cluster_verdict v,
                    redisReply *reply, const struct hl_cluster_redirect *rd);
 
-/* Fires the callback once and frees the request. */
-static void finish(struct req *q, redisReply *reply) {
+static void unlink_req(struct req *q) {
     struct hl_cluster *cl = q->cl;
 
     if (q->prev != NULL)
@@ -388,16 +392,62 @@ static void finish(struct req *q, redisReply *reply) {
         cl->reqs = q->next;
     if (q->next != NULL)
         q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+static void release(struct req *q) {
     if (q->timer != NULL)
         event_free(q->timer);
-    q->cb(cl, reply, q->arg);
+    if (q->deadline != NULL)
+        event_free(q->deadline);
     free(q);
 }
 
+/* Fires the callback once and frees the request. A NULL decided while
+ * hl_cluster_command() is still running is delivered from the loop. */
+static void finish(struct req *q, redisReply *reply) {
+    struct hl_cluster *cl = q->cl;
+    struct timeval now = { 0, 0 };
+
+    if (q->in_submit) {
+        q->give_up = 1;
+        q->state = RQ_WAITING;
+        evtimer_add(q->timer, &now);
+        return;
+    }
+    unlink_req(q);
+    q->cb(cl, reply, q->arg);
+    release(q);
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg) {
+    struct req *q = arg;
+
     (void)fd;
     (void)what;
-    dispatch(arg);
+    if (q->give_up)
+        finish(q, NULL);
+    else
+        dispatch(q);
+}
+
+/* The deadline passed: a waiting request ends now; one in flight is
+ * called back now and freed when its hl_redis callback comes. */
+static void deadline_cb(evutil_socket_t fd, short what, void *arg) {
+    struct req *q = arg;
+
+    (void)fd;
+    (void)what;
+    if (q->state != RQ_IN_FLIGHT) {
+        finish(q, NULL);
+        return;
+    }
+    hl_log(HL_LOG_WARN, "cluster_request_timeout", HL_KV_I("slot", q->slot),
+           HL_KV_S("node", q->sent_to->name));
+    unlink_req(q);
+    evtimer_del(q->timer);
+    q->abandoned = 1;
+    q->cb(q->cl, NULL, q->arg);
 }
 
 static void reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
@@ -406,6 +456,10 @@ static void reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     enum hl_cluster_verdict v;
 
     (void)r;
+    if (q->abandoned) {
+        release(q);
+        return;
+    }
     if (q->cl->stopping) {
         finish(q, NULL);
         return;
@@ -525,8 +579,9 @@ static int submit(struct hl_cluster *cl, const char *key, size_t keylen,
     if (q == NULL)
         return HL_ENOMEM;
     q->timer = evtimer_new(cl->base, timer_cb, q);
-    if (q->timer == NULL) {
-        free(q);
+    q->deadline = evtimer_new(cl->base, deadline_cb, q);
+    if (q->timer == NULL || q->deadline == NULL) {
+        release(q);
         return HL_ENOMEM;
     }
     q->bytes = (char *)(q + 1);
@@ -548,9 +603,14 @@ static int submit(struct hl_cluster *cl, const char *key, size_t keylen,
     if (cl->reqs != NULL)
         cl->reqs->prev = q;
     cl->reqs = q;
-    /* timeout_ms > 0, so the first attempt either sends or waits: the
-     * callback never fires before we return */
+    {
+        struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+        evtimer_add(q->deadline, &tv);
+    }
+    /* the callback never fires before we return (see finish()) */
+    q->in_submit = 1;
     dispatch(q);
+    q->in_submit = 0;
     return HL_OK;
 }
 

@@ -22,9 +22,10 @@
  * multi-key commands across slots (the caller routes by one key; hookline
  * keeps a partition's keys under one hash tag).
  *
- * Deadlines are enforced when a request is (re)sent and while it waits
- * for a resend; a request in flight ends when its node answers or the
- * connection fails (hl_redis drops a stalled server after about 10 s). */
+ * Each request has a deadline timer: at the deadline a request waiting
+ * to be resent is called back with NULL and freed; one in flight is
+ * called back with NULL at once and its late reply, when the node (or
+ * hl_redis's NULL on connection loss) delivers it, is dropped. */
 #ifndef HL_CLUSTER_H
 #define HL_CLUSTER_H
 

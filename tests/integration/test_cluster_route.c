@@ -300,6 +300,37 @@ cleanup:
     HT_CHECK_END();
 }
 
+static void check_deadline(struct event_base *base, struct hl_cluster *cl) {
+    const char *argv[3] = { "BLPOP", "{dl}list", "1" };
+    size_t lens[3] = { 5, 8, 1 };
+    struct res r;
+    long long t0 = hl_time_mono_ms(), took;
+
+    HT_CHECK_BEGIN("deadline in flight: BLPOP 1 with a 300 ms deadline is "
+                   "called back with NULL at ~300 ms, once, and the late "
+                   "reply is dropped");
+    memset(&r, 0, sizeof(r));
+    if (!HT_ASSERT_EQ_INT(hl_cluster_command(cl, argv[1], lens[1], 300,
+                                             res_cb, &r, 3, argv, lens),
+                          HL_OK))
+        goto cleanup;
+    outstanding++;
+    pump(base, 3000);
+    took = hl_time_mono_ms() - t0;
+    HT_ASSERT_EQ_INT(r.done, 1);
+    HT_ASSERT_EQ_INT(r.type, -1);
+    HT_ASSERT_GE_INT(took, 290);
+    HT_ASSERT_LT_INT(took, 900);
+    /* let the BLPOP's own answer arrive (and be freed, not delivered) */
+    outstanding = 1;
+    pump(base, 1500);
+    outstanding = 0;
+    HT_ASSERT_EQ_INT(r.done, 1);
+    ht_note("NULL after %lld ms", took);
+cleanup:
+    HT_CHECK_END();
+}
+
 static void check_free_pending(struct ht_cluster *c,
                                struct event_base *base) {
     char err[HL_ERR_LEN];
@@ -364,6 +395,7 @@ int main(void) {
     ht_note("4000 commands in %lld ms", ht_mono_ms() - t0);
     HT_CHECK_END();
 
+    check_deadline(base, cl);
     check_migrate(&c, base, cl);
     check_failover(&c, base, cl);
     hl_cluster_free(cl);
