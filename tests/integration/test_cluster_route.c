@@ -34,6 +34,7 @@
 struct res {
     int done;                   /* callbacks seen */
     int type;                   /* reply type, -1 for NULL */
+    long long integer;
     char str[64];
 };
 
@@ -46,6 +47,7 @@ static void res_cb(struct hl_cluster *cl, redisReply *reply, void *arg) {
     r->done++;
     outstanding--;
     r->type = reply == NULL ? -1 : reply->type;
+    r->integer = reply == NULL ? 0 : reply->integer;
     if (reply != NULL && reply->str != NULL)
         snprintf(r->str, sizeof(r->str), "%.*s", (int)reply->len,
                  reply->str);
@@ -300,6 +302,76 @@ cleanup:
     HT_CHECK_END();
 }
 
+/* Runs `script` once per partition 0..SCRIPT_PARTS-1 (lease: KEYS =
+ * lease, ARGV = acquire a1 a2; enqueue: KEYS = seen, queue, ARGV = a1 a2)
+ * through the router; returns how many answered the integer `want`.
+ * The enqueue keys use the prefix "route": check 2 SET hookline's queue
+ * keys as strings. */
+#define SCRIPT_PARTS 512
+static int scripts(struct event_base *base, struct hl_cluster *cl,
+                   enum hl_script script, const char *a1, const char *a2,
+                   long long want) {
+    static struct res rs[SCRIPT_PARTS];
+    char k1[HL_KEY_MAX], k2[HL_KEY_MAX];
+    int n, i, good = 0;
+
+    for (n = 0; n < SCRIPT_PARTS; n++) {
+        const char *argv[5];
+        size_t lens[5];
+        int nkeys, argc;
+
+        memset(&rs[n], 0, sizeof(rs[n]));
+        if (script == HL_SCRIPT_LEASE) {
+            hl_keys_lease("hookline", n, k1);
+            argv[0] = k1;
+            argv[1] = "acquire";
+            argv[2] = a1;
+            argv[3] = a2;
+            nkeys = 1;
+            argc = 4;
+        } else {
+            hl_keys_seen("route", n, "m:route", k1);
+            hl_keys_queue("route", n, k2);
+            argv[0] = k1;
+            argv[1] = k2;
+            argv[2] = a1;
+            argv[3] = a2;
+            nkeys = 2;
+            argc = 4;
+        }
+        for (i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        if (hl_cluster_script(cl, script, nkeys, CMD_TIMEOUT_MS, res_cb,
+                              &rs[n], argc, argv, lens) == HL_OK)
+            outstanding++;
+    }
+    pump(base, CMD_TIMEOUT_MS + 1000);
+    for (n = 0; n < SCRIPT_PARTS; n++) {
+        if (rs[n].done == 1 && rs[n].type == REDIS_REPLY_INTEGER &&
+            rs[n].integer == want)
+            good++;
+        else if (n - good < 3)
+            ht_note("partition %d: done %d type %d '%s'", n, rs[n].done,
+                    rs[n].type, rs[n].str);
+    }
+    return good;
+}
+
+static void check_scripts(struct event_base *base, struct hl_cluster *cl) {
+    HT_CHECK_BEGIN("hookline scripts through the router for 512 "
+                   "partitions: lease acquire 1 then 0 for another "
+                   "worker; enqueue 1 then 0 (deduped)");
+    HT_ASSERT_EQ_INT(scripts(base, cl, HL_SCRIPT_LEASE, "w1", "60000", 1),
+                     SCRIPT_PARTS);
+    HT_ASSERT_EQ_INT(scripts(base, cl, HL_SCRIPT_LEASE, "w2", "60000", 0),
+                     SCRIPT_PARTS);
+    HT_ASSERT_EQ_INT(scripts(base, cl, HL_SCRIPT_ENQUEUE, "60", "{}", 1),
+                     SCRIPT_PARTS);
+    HT_ASSERT_EQ_INT(scripts(base, cl, HL_SCRIPT_ENQUEUE, "60", "{}", 0),
+                     SCRIPT_PARTS);
+    HT_CHECK_END();
+}
+
 static void check_deadline(struct event_base *base, struct hl_cluster *cl) {
     const char *argv[3] = { "BLPOP", "{dl}list", "1" };
     size_t lens[3] = { 5, 8, 1 };
@@ -395,6 +467,7 @@ int main(void) {
     ht_note("4000 commands in %lld ms", ht_mono_ms() - t0);
     HT_CHECK_END();
 
+    check_scripts(base, cl);
     check_deadline(base, cl);
     check_migrate(&c, base, cl);
     check_failover(&c, base, cl);
