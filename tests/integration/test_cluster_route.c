@@ -2,7 +2,9 @@
  * primaries + 3 replicas, tests/lib/cluster_fixture.h): the router finds
  * the slot map from the seeds; SET then GET of 2000 keys (hookline
  * partition keys and plain keys, so every primary's ranges) answer
- * through it; a slot migrated by hand (SETSLOT IMPORTING/MIGRATING and
+ * through it; hookline's lease and enqueue scripts run per partition
+ * through hl_cluster_script(); a request in flight past its deadline is
+ * called back with NULL once, on time; a slot migrated by hand (SETSLOT IMPORTING/MIGRATING and
  * MIGRATE of one key) is followed by ASK (ASKING counted on the target)
  * and, once the slot is reassigned with SETSLOT NODE, by MOVED (a map
  * refresh counted), with every value still read back; a primary killed
