@@ -5,11 +5,11 @@
  * router), its slot map (replaced whole by each CLUSTER SLOTS reply) and
  * every accepted request (on a list until its callback has fired).
  *
- * A request is in one of three states: IN_FLIGHT (an hl_redis callback
- * will fire for it), WAITING (its timer is armed: backoff, or no map
- * yet) or done (callback fired, freed). Every reply goes through
- * hl_cluster_judge() and hl_cluster_next(), the pure decisions, and then
- * the request moves to exactly one of those states. */
+ * A request's states are enum req_state; req_to() is the one place
+ * that moves it, and the end of each life is finish() (called back, then
+ * freed) or release() (freed, already called back). Every reply goes
+ * through hl_cluster_judge() and hl_cluster_next(), the pure decisions,
+ * and then the request moves to exactly one next state. */
 #include "hl_cluster.h"
 #include "hl_log.h"
 #include "hl_redis.h"
@@ -29,7 +29,24 @@ struct node {
     struct hl_cluster *cl;      /* borrowed back-pointer */
 };
 
-enum req_state { RQ_NEW, RQ_IN_FLIGHT, RQ_WAITING };
+enum req_state {
+    RQ_NEW = 0,     /* being routed now (submit, a reply, a timer) */
+    RQ_IN_FLIGHT,   /* sent: hl_redis will call reply_cb exactly once */
+    RQ_WAITING,     /* `timer` armed: backoff, or no map/node yet */
+    RQ_ENDING,      /* NULL decided inside hl_cluster_command(): `timer`
+                     * armed at 0 delivers it from the loop */
+    RQ_ABANDONED    /* called back (deadline) while IN_FLIGHT: reply_cb
+                     * only frees it */
+};
+
+/* Allowed moves, as bit masks of the states each one may go to. */
+static const unsigned req_moves[] = {
+    [RQ_NEW] = 1u << RQ_IN_FLIGHT | 1u << RQ_WAITING | 1u << RQ_ENDING,
+    [RQ_IN_FLIGHT] = 1u << RQ_NEW | 1u << RQ_ABANDONED,
+    [RQ_WAITING] = 1u << RQ_NEW,
+    [RQ_ENDING] = 0,
+    [RQ_ABANDONED] = 0,
+};
 
 struct req {
     struct hl_cluster *cl;
@@ -51,9 +68,6 @@ struct req {
     struct event *timer;        /* owned: the wait before a resend */
     struct event *deadline;     /* owned: gives up at deadline_ms */
     int in_submit;              /* hl_cluster_command() has not returned */
-    int give_up;                /* deliver NULL when `timer` fires */
-    int abandoned;              /* called back while IN_FLIGHT: the
-                                 * hl_redis callback only frees it */
 };
 
 struct hl_cluster {
@@ -383,6 +397,18 @@ static void dispatch(struct req *q);
 static void handle(struct req *q, enum hl_cluster_verdict v,
                    redisReply *reply, const struct hl_cluster_redirect *rd);
 
+/* The one transition function: HL_OK, or HL_ESTATE (logged, state kept)
+ * for a move req_moves does not allow. */
+static int req_to(struct req *q, enum req_state to) {
+    if (!(req_moves[q->state] & (1u << to))) {
+        hl_log(HL_LOG_ERROR, "cluster_bad_transition",
+               HL_KV_I("from", q->state), HL_KV_I("to", to));
+        return HL_ESTATE;
+    }
+    q->state = to;
+    return HL_OK;
+}
+
 static void unlink_req(struct req *q) {
     struct hl_cluster *cl = q->cl;
 
@@ -410,8 +436,7 @@ static void finish(struct req *q, redisReply *reply) {
     struct timeval now = { 0, 0 };
 
     if (q->in_submit) {
-        q->give_up = 1;
-        q->state = RQ_WAITING;
+        (void)req_to(q, RQ_ENDING);
         evtimer_add(q->timer, &now);
         return;
     }
@@ -425,9 +450,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
 
     (void)fd;
     (void)what;
-    if (q->give_up)
+    if (q->state == RQ_ENDING)
         finish(q, NULL);
-    else
+    else if (req_to(q, RQ_NEW) == HL_OK)
         dispatch(q);
 }
 
@@ -446,7 +471,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg) {
            HL_KV_S("node", q->sent_to->name));
     unlink_req(q);
     evtimer_del(q->timer);
-    q->abandoned = 1;
+    (void)req_to(q, RQ_ABANDONED);
     q->cb(q->cl, NULL, q->arg);
 }
 
@@ -456,7 +481,7 @@ static void reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     enum hl_cluster_verdict v;
 
     (void)r;
-    if (q->abandoned) {
+    if (q->state == RQ_ABANDONED) {
         release(q);
         return;
     }
@@ -481,7 +506,8 @@ static void handle(struct req *q, enum hl_cluster_verdict v,
     enum hl_cluster_step step;
     struct timeval tv;
 
-    q->state = RQ_NEW;
+    if (q->state == RQ_IN_FLIGHT)   /* a reply; else dispatch() failed */
+        (void)req_to(q, RQ_NEW);
     q->target = NULL;
     q->asking = 0;
     if (v == HL_CLUSTER_MOVED || v == HL_CLUSTER_LOST)
@@ -512,7 +538,7 @@ static void handle(struct req *q, enum hl_cluster_verdict v,
     if (delay < 1)
         delay = 1;
     q->retries++;
-    q->state = RQ_WAITING;
+    (void)req_to(q, RQ_WAITING);
     tv.tv_sec = delay / 1000;
     tv.tv_usec = (delay % 1000) * 1000;
     evtimer_add(q->timer, &tv);
@@ -559,7 +585,7 @@ static void dispatch(struct req *q) {
         return;
     }
     q->sent_to = nd;
-    q->state = RQ_IN_FLIGHT;
+    (void)req_to(q, RQ_IN_FLIGHT);
 }
 
 static int submit(struct hl_cluster *cl, const char *key, size_t keylen,
