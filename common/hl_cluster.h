@@ -108,7 +108,9 @@ int hl_cluster_parse_seeds(const char *seeds,
 
 /* Reply callback: `reply` is the final reply (borrowed; valid only during
  * the call), or NULL when the deadline passed, the redirects looped, or
- * the router is being freed. Fires exactly once per accepted request. */
+ * the router is being freed. Fires exactly once per accepted request. It
+ * may send new requests but must not free the router (STYLE rule 9: free
+ * it after the callback's frame has unwound). */
 typedef void hl_cluster_cb(struct hl_cluster *cl, redisReply *reply,
                            void *arg);
 
