@@ -2,6 +2,7 @@
  * one row of VmRSS samples per period, and the growth verdict after the
  * warm-up. Reads /proc/<pid>/status of our own children only. */
 #include "chaos_int.h"
+#include "../lib/proc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,29 +10,6 @@
 
 #define SLACK_KB 5120                 /* +5 MB allowed whatever the size */
 #define GROWTH_PCT 20                 /* or +20 % of the warm-up sample */
-
-/* The VmRSS line of /proc/<pid>/status, in kB; -1 when not readable.
- * (proc files report size 0, so they are read line by line.) */
-static long long vmrss_kb(pid_t pid) {
-    char path[64], line[256];
-    long long kb = -1;
-    FILE *f;
-
-    if (pid <= 0)
-        return -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtoll(line + 6, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
-}
 
 void chaos_rss_init(struct chaos_report *rep, int workers) {
     int i;
@@ -55,10 +33,10 @@ void chaos_rss_sample(struct chaos_report *rep, const struct chaos_opts *o,
         return;
     row = &rep->rss[rep->rss_n];
     row->t_s = t_s;
-    row->kb[0] = vmrss_kb(ingest);
-    row->kb[1] = vmrss_kb(redis);
+    row->kb[0] = ht_proc_rss_kb(ingest);
+    row->kb[1] = ht_proc_rss_kb(redis);
     for (i = 0; i < o->workers; i++)
-        row->kb[2 + i] = vmrss_kb(workers[i]);
+        row->kb[2 + i] = ht_proc_rss_kb(workers[i]);
     if (rep->rss_warm < 0 && t_s >= o->rss_warmup_s)
         rep->rss_warm = rep->rss_n;
     rep->rss_n++;

@@ -193,27 +193,6 @@ static long long metric(struct ctx *c, int port, const char *name) {
     return (long long)v;
 }
 
-/* VmRSS of `pid` in KiB, -1 when unreadable (a /proc file has no size,
- * so it is read line by line). */
-static long long rss_kb(pid_t pid) {
-    char path[64], line[256];
-    long long kb = -1;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtoll(line + 6, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
 /* The program's log holds no sanitizer or crash report. */
 static void assert_clean_log(struct ht_proc *p) {
     char *log = NULL;
@@ -771,7 +750,7 @@ static void expect_refused(struct ctx *c, const char *what, const char *req,
 static void check_huge_headers(struct ctx *c) {
     struct ht_text t = { 0 };
     char *big = malloc(HUGE_HEADER + 256);
-    long long rss0 = rss_kb(c->s.ingest.pid), rss1, ms;
+    long long rss0 = ht_proc_rss_kb(c->s.ingest.pid), rss1, ms;
     size_t n;
     int i;
 
@@ -793,7 +772,7 @@ static void check_huge_headers(struct ctx *c) {
         expect_refused(c, "10,000 headers", t.p, t.len);
     /* a header line without an end, sent slowly, is cut at the cap too */
     expect_refused(c, "1 MiB header, POST", big + 4, n - 4);
-    rss1 = rss_kb(c->s.ingest.pid);
+    rss1 = ht_proc_rss_kb(c->s.ingest.pid);
     ht_note("ingest RSS %lld KiB before, %lld KiB after", rss0, rss1);
     HT_ASSERT_LT_INT(rss1 - rss0, HEADER_RSS_GROWTH_KB);
     HT_ASSERT_EQ_INT(good_get(c, c->s.ingest.port, "/healthz", &ms), 200);
@@ -975,7 +954,7 @@ static void check_idle(struct ctx *c) {
     /* warm up, then the base: what ingest holds with no connection */
     for (i = 0; i < 5; i++)
         good_post(c, c->idle.port, &ms);
-    rss0 = rss_kb(c->idle.pid);
+    rss0 = ht_proc_rss_kb(c->idle.pid);
     t0 = ht_mono_ms();
     for (n = 0; n < want; n++) {
         if (ht_mono_ms() - t0 > ht_budget_ms(IDLE_CONNECT_BUDGET_MS))
@@ -1005,7 +984,7 @@ static void check_idle(struct ctx *c) {
             "%lld ms", n, worst);
     HT_ASSERT_LT_INT(worst, c->good_ms);
     HT_ASSERT_EQ_INT(queued(c), 10);
-    rss1 = rss_kb(c->idle.pid);
+    rss1 = ht_proc_rss_kb(c->idle.pid);
     bound = rss0 + (want + IDLE_HEADROOM) * CONN_COST_BOUND_KB;
     ht_note("ingest RSS %lld KiB idle, %lld KiB with %d connections: "
             "%.2f KiB per connection (bound %lld KiB = base + %lld x %d "

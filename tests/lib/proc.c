@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -434,4 +435,26 @@ int ht_proc_run(const char *path, const char *const *args,
 cleanup:
     ht_proc_cleanup(&p);
     return rc;
+}
+
+long long ht_proc_rss_kb(pid_t pid) {
+    char path[64], line[256];
+    long long kb = -1;
+    FILE *f;
+
+    if (pid <= 0)
+        return -1;
+    /* a /proc file has no size: read it line by line */
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = strtoll(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kb;
 }

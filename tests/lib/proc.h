@@ -79,6 +79,10 @@ int ht_proc_read_log(const struct ht_proc *p, char **buf, size_t *len);
 /* Writes the last `max` bytes of the captured output to stderr. */
 void ht_proc_dump_log(const struct ht_proc *p, size_t max);
 
+/* VmRSS of process `pid` in KiB (from /proc/<pid>/status), -1 when it
+ * cannot be read (no such process, pid <= 0). */
+long long ht_proc_rss_kb(pid_t pid);
+
 /* SIGKILLs the child if it still runs, reaps it and removes the log file
  * (kept when HL_KEEP_LOGS=1). Safe on a zeroed or failed struct;
  * idempotent. Under valgrind a running child gets SIGTERM first (up to
