@@ -268,7 +268,7 @@ static int check_setup(struct ctx *c) {
                            "MESSENGER_PAGE_ACCESS_TOKEN=" TOKEN,
                            "HOOKLINE_REORDER_MS=50", NULL };
     char err[HL_ERR_LEN];
-    int ok = 0, i;
+    int ok = 0;
 
     HT_CHECK_BEGIN("redis-server, fake Graph (with a page id), ingest and "
                    "a worker start");
@@ -283,11 +283,8 @@ static int check_setup(struct ctx *c) {
         HT_FAIL("%s", err);
         goto done;
     }
-    for (i = 0; i < 100 && ht_http_status(c->w.port, "/readyz",
-                                          c->req_ms) != 200; i++)
-        ht_sleep_ms(100);
-    ok = HT_ASSERT_EQ_INT(ht_http_status(c->w.port, "/readyz", c->req_ms),
-                          200);
+    ok = HT_ASSERT_EQ_INT(ht_http_wait_status(c->w.port, "/readyz", 200,
+                                              100, c->req_ms), 200);
 done:
     HT_CHECK_END();
     return ok;

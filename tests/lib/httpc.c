@@ -223,6 +223,18 @@ long ht_http_status(int port, const char *path, long timeout_ms) {
     return status;
 }
 
+long ht_http_wait_status(int port, const char *path, long want, int tries,
+                         long timeout_ms) {
+    long status = ht_http_status(port, path, timeout_ms);
+    int i;
+
+    for (i = 1; i < tries && status != want; i++) {
+        ht_sleep_ms(100);
+        status = ht_http_status(port, path, timeout_ms);
+    }
+    return status;
+}
+
 int ht_http_sign(const char *secret, const void *body, size_t len,
                  char *out, size_t outsz) {
     char sig[HL_SIG_LEN + 1];

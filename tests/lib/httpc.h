@@ -56,6 +56,11 @@ int ht_http_json(int port, const char *method, const char *path,
 /* The status of GET 127.0.0.1:port/path (0 when no answer came). */
 long ht_http_status(int port, const char *path, long timeout_ms);
 
+/* Polls GET 127.0.0.1:port/path every 100 ms, at most `tries` times,
+ * until it answers `want`; returns the last status seen (0: no answer). */
+long ht_http_wait_status(int port, const char *path, long want, int tries,
+                         long timeout_ms);
+
 /* POSTs `body` with an X-Hub-Signature-256 made with `secret` (NULL: no
  * signature header) and Content-Type: application/json. Same returns and
  * ownership as ht_http_do(). */
