@@ -2,6 +2,7 @@
  * bounds checks and --help. The only file that calls getenv(). */
 #include "hl.h"
 #include "hl_cfg.h"
+#include "hl_cluster.h"
 #include "hl_file.h"
 #include "hl_log.h"
 
@@ -43,7 +44,11 @@ static const struct opt opts[] = {
     { "HOOKLINE_PAGES_FILE", T_STR, NULL, 0, 0, WRK | CTL, 0,
       F(pages_file), "JSON file of pages and tokens (many pages)" },
     { "REDIS_URL", T_URL, "redis://127.0.0.1:6379/0", 0, 0, ALL, 0,
-      F(redis_url), "redis://[:password@]host:port/db or unix:///path" },
+      F(redis_url), "redis://[:password@]host:port/db, unix:///path, "
+      "redis-cluster://host:port[,host:port...] or "
+      "redis-sentinel://host:port[,host:port...]/MASTER" },
+    { "HOOKLINE_REDIS_PASSWORD", T_SECRET, NULL, 0, 0, ALL, 0,
+      F(redis_password), "Redis password (instead of the URL's)" },
     { "HOOKLINE_LISTEN", T_STR, "0.0.0.0", 0, 0, ING | WRK | FGR, 0,
       F(listen), "listen address (worker: its metrics port)" },
     { "PORT", T_INT, "3000", 0, 65535, ING | CTL | FGR, 0,
@@ -230,15 +235,16 @@ static int set_one(struct hl_cfg *cfg, const struct opt *o, char *v,
     return HL_EINVAL;
 }
 
-/* Removes "user:password@" from a kept redis:// URL, wiping it, so the
- * URL can be shown; the password lives only in cfg->redis.password. */
+/* Removes "user:password@" from a kept URL, wiping it, so the URL can be
+ * shown; the password lives only in cfg->redis.password. */
 static int strip_userinfo(char *url) {
     char *rest, *at;
     size_t n;
 
-    if (url == NULL || strncmp(url, "redis://", 8) != 0)
+    if (url == NULL || strncmp(url, "unix://", 7) == 0 ||
+        (rest = strstr(url, "://")) == NULL)
         return HL_OK;
-    rest = url + 8;
+    rest += 3;
     at = strrchr(rest, '@');
     if (at == NULL)
         return HL_OK;
@@ -264,6 +270,11 @@ static int check_values(struct hl_cfg *cfg, char err[HL_ERR_LEN]) {
     if (cfg->redis_url != NULL &&
         hl_cfg_parse_redis_url(cfg->redis_url, &cfg->redis, err) != HL_OK)
         return HL_EINVAL;
+    if (cfg->redis_password.len > 0 &&
+        hl_secret_set(&cfg->redis.password,
+                      (const char *)cfg->redis_password.buf,
+                      cfg->redis_password.len) != HL_OK)
+        return HL_ENOMEM;
     return strip_userinfo(cfg->redis_url);
 }
 
@@ -326,6 +337,7 @@ void hl_cfg_cleanup(struct hl_cfg *cfg) {
     cfg->n_app_secrets = 0;
     hl_secret_cleanup(&cfg->page_token);
     hl_secret_cleanup(&cfg->redis.password);
+    hl_secret_cleanup(&cfg->redis_password);
     HL_FREE(cfg->page_id);
     HL_FREE(cfg->pages_file);
     if (cfg->redis_url != NULL)
@@ -417,34 +429,133 @@ static int parse_hostport(const char *s, struct hl_redis_addr *addr,
     return HL_OK;
 }
 
+/* Takes "[user:]password@" off the front of `*rest` into the password. */
+static int take_userinfo(const char **rest, struct hl_redis_addr *addr) {
+    const char *at = strrchr(*rest, '@');
+    const char *colon, *pw;
+
+    if (at == NULL)
+        return HL_OK;
+    /* userinfo is ":password" or "user:password"; Redis 6 ACL users are
+     * not used here, so only the password part is kept */
+    colon = memchr(*rest, ':', (size_t)(at - *rest));
+    pw = colon ? colon + 1 : *rest;
+    if (hl_secret_set(&addr->password, pw, (size_t)(at - pw)) != HL_OK)
+        return HL_ENOMEM;
+    *rest = at + 1;
+    return HL_OK;
+}
+
+/* "host:port,host:port" of `len` bytes into addr->seeds, checked by the
+ * same parser the cluster router uses. */
+static int take_seeds(const char *s, size_t len, const char *scheme,
+                      struct hl_redis_addr *addr, char err[HL_ERR_LEN]) {
+    char hosts[HL_CLUSTER_SEEDS_MAX][HL_SLOT_HOST_MAX];
+    int ports[HL_CLUSTER_SEEDS_MAX], n = 0;
+    char why[HL_ERR_LEN];
+
+    if (len >= sizeof(addr->seeds)) {
+        snprintf(err, HL_ERR_LEN, "REDIS_URL: %s node list is longer than "
+                 "%zu bytes", scheme, sizeof(addr->seeds) - 1);
+        return HL_EINVAL;
+    }
+    memcpy(addr->seeds, s, len);
+    addr->seeds[len] = '\0';
+    if (hl_cluster_parse_seeds(addr->seeds, hosts, ports, &n, why)
+        != HL_OK) {
+        snprintf(err, HL_ERR_LEN, "REDIS_URL: %s needs host:port[,host:port"
+                 "...]: %.120s", scheme, why);
+        return HL_EINVAL;
+    }
+    return HL_OK;
+}
+
+/* redis-cluster://[:password@]host:port[,host:port...][/ or /0] */
+static int parse_cluster(const char *rest, struct hl_redis_addr *addr,
+                         char err[HL_ERR_LEN]) {
+    const char *slash = strchr(rest, '/');
+    size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
+
+    if (slash != NULL && strcmp(slash, "/") != 0 &&
+        strcmp(slash, "/0") != 0) {
+        snprintf(err, HL_ERR_LEN, "REDIS_URL: a Redis Cluster has only "
+                 "database 0");
+        return HL_EINVAL;
+    }
+    addr->kind = HL_REDIS_CLUSTER;
+    return take_seeds(rest, len, "redis-cluster://", addr, err);
+}
+
+/* redis-sentinel://[:password@]host:port[,host:port...]/MASTER[/db] */
+static int parse_sentinel(const char *rest, struct hl_redis_addr *addr,
+                          char err[HL_ERR_LEN]) {
+    const char *slash = strchr(rest, '/');
+    const char *name, *end;
+    size_t nlen;
+    long long v;
+
+    addr->kind = HL_REDIS_SENTINEL;
+    if (slash == NULL || slash[1] == '\0') {
+        snprintf(err, HL_ERR_LEN, "REDIS_URL: redis-sentinel:// needs the "
+                 "master's name after the sentinels (.../MASTER)");
+        return HL_EINVAL;
+    }
+    name = slash + 1;
+    end = strchr(name, '/');
+    nlen = end ? (size_t)(end - name) : strlen(name);
+    if (nlen == 0 || nlen >= sizeof(addr->master) ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+               "0123456789._-") < nlen) {
+        snprintf(err, HL_ERR_LEN, "REDIS_URL: the Sentinel master name must "
+                 "be 1-%zu of A-Z a-z 0-9 . _ -", sizeof(addr->master) - 1);
+        return HL_EINVAL;
+    }
+    memcpy(addr->master, name, nlen);
+    addr->master[nlen] = '\0';
+    if (end != NULL && end[1] != '\0') {
+        if (hl_parse_int64(end + 1, &v) != HL_OK || v < 0 || v > 1024) {
+            snprintf(err, HL_ERR_LEN, "REDIS_URL: database must be 0-1024");
+            return HL_EINVAL;
+        }
+        addr->db = (int)v;
+    }
+    return take_seeds(rest, (size_t)(slash - rest), "redis-sentinel://",
+                      addr, err);
+}
+
 int hl_cfg_parse_redis_url(const char *url, struct hl_redis_addr *addr,
                            char err[HL_ERR_LEN]) {
+    enum hl_redis_kind kind = HL_REDIS_SINGLE;
     const char *rest;
-    const char *at;
+    int rc;
 
     hl_secret_cleanup(&addr->password);
     memset(addr, 0, sizeof(*addr));
     if (strncmp(url, "unix://", 7) == 0)
         return parse_unix(url + 7, addr, err);
-    if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, HL_ERR_LEN, "REDIS_URL must start with redis:// or "
-                 "unix://");
+    if (strncmp(url, "redis://", 8) == 0) {
+        rest = url + 8;
+    } else if (strncmp(url, "redis-cluster://", 16) == 0) {
+        kind = HL_REDIS_CLUSTER;
+        rest = url + 16;
+    } else if (strncmp(url, "redis-sentinel://", 17) == 0) {
+        kind = HL_REDIS_SENTINEL;
+        rest = url + 17;
+    } else {
+        snprintf(err, HL_ERR_LEN, "REDIS_URL must start with redis://, "
+                 "unix://, redis-cluster:// or redis-sentinel://");
         return HL_EINVAL;
     }
-    rest = url + 8;
-    at = strrchr(rest, '@');
-    if (at != NULL) {
-        /* userinfo is ":password" or "user:password"; Redis 6 ACL users
-         * are not used here, so only the password part is kept */
-        const char *colon = memchr(rest, ':', (size_t)(at - rest));
-        const char *pw = colon ? colon + 1 : rest;
-        if (hl_secret_set(&addr->password, pw, (size_t)(at - pw)) != HL_OK)
-            return HL_ENOMEM;
-        rest = at + 1;
-    }
-    if (parse_hostport(rest, addr, err) != HL_OK) {
+    rc = take_userinfo(&rest, addr);
+    if (rc != HL_OK)
+        return rc;
+    if (kind == HL_REDIS_CLUSTER)
+        rc = parse_cluster(rest, addr, err);
+    else if (kind == HL_REDIS_SENTINEL)
+        rc = parse_sentinel(rest, addr, err);
+    else
+        rc = parse_hostport(rest, addr, err);
+    if (rc != HL_OK)
         hl_secret_cleanup(&addr->password);
-        return HL_EINVAL;
-    }
-    return HL_OK;
+    return rc;
 }

@@ -20,12 +20,27 @@
 #define HL_PROG_CTL     (1u << 2)
 #define HL_PROG_FAKEGRAPH (1u << 3)
 
+/* Which Redis setup REDIS_URL names (see hl_store.h for how each is
+ * spoken to). */
+enum hl_redis_kind {
+    HL_REDIS_SINGLE = 0,      /* redis:// or unix:// : one server */
+    HL_REDIS_CLUSTER,         /* redis-cluster://seed[,seed...] */
+    HL_REDIS_SENTINEL         /* redis-sentinel://s[,s...]/MASTER */
+};
+
+#define HL_REDIS_SEEDS_MAX 1024   /* "host:port,..." text, with its NUL */
+#define HL_REDIS_MASTER_MAX 128   /* a Sentinel master name, with NUL */
+
 struct hl_redis_addr {
-    char host[256];           /* empty when unix_path is set */
+    enum hl_redis_kind kind;
+    char host[256];           /* SINGLE: empty when unix_path is set;
+                               * SENTINEL: the primary in use (hl_store) */
     int port;
     char unix_path[108];      /* sun_path size */
-    struct hl_secret password;/* may be empty */
-    int db;
+    struct hl_secret password;/* data nodes' password; may be empty */
+    int db;                   /* always 0 for CLUSTER */
+    char seeds[HL_REDIS_SEEDS_MAX];   /* CLUSTER, SENTINEL: host:port,... */
+    char master[HL_REDIS_MASTER_MAX]; /* SENTINEL: the master's name */
 };
 
 struct hl_cfg {
@@ -37,6 +52,7 @@ struct hl_cfg {
     struct hl_secret page_token;        /* MESSENGER_PAGE_ACCESS_TOKEN */
     char *pages_file;                   /* HOOKLINE_PAGES_FILE or NULL */
     char *redis_url;                    /* REDIS_URL, password removed */
+    struct hl_secret redis_password;    /* HOOKLINE_REDIS_PASSWORD */
     struct hl_redis_addr redis;         /* parsed REDIS_URL */
     char *listen;                       /* HOOKLINE_LISTEN */
     int port;                           /* PORT (0: any free port) */
@@ -78,8 +94,9 @@ void hl_cfg_cleanup(struct hl_cfg *cfg);
  * (the --help text). Secrets show only whether they are required. */
 void hl_cfg_help(unsigned prog, FILE *out);
 
-/* Parses a redis:// or unix:// URL into `addr`. Returns HL_OK or HL_EINVAL
- * with `err` set (the password is never copied into `err`). */
+/* Parses a redis://, unix://, redis-cluster:// or redis-sentinel:// URL
+ * into `addr` (see README "REDIS_URL"). Returns HL_OK or HL_EINVAL with
+ * `err` set (the password is never copied into `err`). */
 int hl_cfg_parse_redis_url(const char *url, struct hl_redis_addr *addr,
                            char err[HL_ERR_LEN]);
 
