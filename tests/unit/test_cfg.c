@@ -27,6 +27,7 @@ static const char *const vars[] = {
     "GRAPH_API_VERSION", "HOOKLINE_MAX_ATTEMPTS", "HOOKLINE_METRICS_PORT",
     "HOOKLINE_LOG", "HOOKLINE_INGEST_URL", "HOOKLINE_LEASE_MS",
     "HOOKLINE_PUBLIC_URL", "HOOKLINE_SEND_TIMEOUT_MS",
+    "HOOKLINE_REDIS_PASSWORD",
 };
 
 #define VT "vt-Secret-Value-1f2e"        /* a verify token */
@@ -445,6 +446,76 @@ static void check_redis_url_ok(void) {
     HT_CHECK_END();
 }
 
+static void check_redis_url_distributed(void) {
+    struct hl_redis_addr a;
+    char err[HL_ERR_LEN];
+
+    HT_CHECK_BEGIN("REDIS_URL: redis-cluster:// seeds and redis-sentinel:// "
+                   "sentinels + master name, with or without a password");
+    memset(&a, 0, sizeof(a));
+    if (HT_ASSERT_EQ_INT(hl_cfg_parse_redis_url(
+            "redis-cluster://:" PW "@10.0.0.1:7000,10.0.0.2:7001", &a, err),
+            HL_OK)) {
+        HT_ASSERT_EQ_INT(a.kind, HL_REDIS_CLUSTER);
+        HT_ASSERT_EQ_STR(a.seeds, "10.0.0.1:7000,10.0.0.2:7001");
+        HT_ASSERT_EQ_INT(a.db, 0);
+        HT_ASSERT_TRUE(secret_is(&a.password, PW));
+        HT_ASSERT_NOT_CONTAINS(a.seeds, PW);
+    }
+    if (HT_ASSERT_EQ_INT(hl_cfg_parse_redis_url(
+            "redis-cluster://c1:6379/0", &a, err), HL_OK)) {
+        HT_ASSERT_EQ_INT(a.kind, HL_REDIS_CLUSTER);
+        HT_ASSERT_EQ_STR(a.seeds, "c1:6379");
+        HT_ASSERT_EQ_INT(a.password.len, 0);
+    }
+    if (HT_ASSERT_EQ_INT(hl_cfg_parse_redis_url(
+            "redis-sentinel://s1:26379,s2:26380/my-master.1", &a, err),
+            HL_OK)) {
+        HT_ASSERT_EQ_INT(a.kind, HL_REDIS_SENTINEL);
+        HT_ASSERT_EQ_STR(a.seeds, "s1:26379,s2:26380");
+        HT_ASSERT_EQ_STR(a.master, "my-master.1");
+        HT_ASSERT_EQ_INT(a.db, 0);
+    }
+    if (HT_ASSERT_EQ_INT(hl_cfg_parse_redis_url(
+            "redis-sentinel://user:" PW "@s1:26379/m/7", &a, err), HL_OK)) {
+        HT_ASSERT_EQ_STR(a.master, "m");
+        HT_ASSERT_EQ_INT(a.db, 7);
+        HT_ASSERT_TRUE(secret_is(&a.password, PW));
+    }
+    if (HT_ASSERT_EQ_INT(hl_cfg_parse_redis_url("redis://h:1/0", &a, err),
+                         HL_OK))
+        HT_ASSERT_EQ_INT(a.kind, HL_REDIS_SINGLE);
+    hl_secret_cleanup(&a.password);
+    HT_CHECK_END();
+}
+
+static void check_redis_password_var(void) {
+    struct hl_cfg cfg;
+    char err[HL_ERR_LEN];
+
+    HT_CHECK_BEGIN("HOOKLINE_REDIS_PASSWORD sets the password of any "
+                   "REDIS_URL; the kept cluster URL loses its userinfo");
+    ingest_env();
+    setenv("REDIS_URL", "redis-cluster://127.0.0.1:7000,127.0.0.1:7001", 1);
+    setenv("HOOKLINE_REDIS_PASSWORD", PW, 1);
+    if (HT_ASSERT_EQ_INT(load(&cfg, HL_PROG_INGEST, err), HL_OK)) {
+        HT_ASSERT_EQ_INT(cfg.redis.kind, HL_REDIS_CLUSTER);
+        HT_ASSERT_TRUE(secret_is(&cfg.redis.password, PW));
+        hl_cfg_cleanup(&cfg);
+    }
+    unsetenv("HOOKLINE_REDIS_PASSWORD");
+    setenv("REDIS_URL", "redis-sentinel://:" PW "@127.0.0.1:26379/hl", 1);
+    if (HT_ASSERT_EQ_INT(load(&cfg, HL_PROG_INGEST, err), HL_OK)) {
+        HT_ASSERT_EQ_INT(cfg.redis.kind, HL_REDIS_SENTINEL);
+        HT_ASSERT_TRUE(secret_is(&cfg.redis.password, PW));
+        HT_ASSERT_NOT_CONTAINS(cfg.redis_url, PW);
+        HT_ASSERT_EQ_STR(cfg.redis_url,
+                         "redis-sentinel://127.0.0.1:26379/hl");
+        hl_cfg_cleanup(&cfg);
+    }
+    HT_CHECK_END();
+}
+
 static void check_redis_url_errors(void) {
     static const char *const bad[] = {
         "http://:" PW "@h:6379/0",
@@ -458,6 +529,18 @@ static void check_redis_url_errors(void) {
         "unix://relative/path",
         "unix://",
         "",
+        "redis-cluster://",
+        "redis-cluster://:" PW "@h1:7000,",        /* empty node */
+        "redis-cluster://:" PW "@h1:7000,h2",      /* no port */
+        "redis-cluster://:" PW "@h1:7000,:7001",   /* no host */
+        "redis-cluster://:" PW "@h1:70000",
+        "redis-cluster://:" PW "@h1:7000/3",       /* only database 0 */
+        "redis-sentinel://:" PW "@s1:26379",       /* no master name */
+        "redis-sentinel://:" PW "@s1:26379/",
+        "redis-sentinel://:" PW "@s1:26379/bad name",
+        "redis-sentinel://:" PW "@s1:26379/m/x",   /* db not a number */
+        "redis-sentinel://:" PW "@/mymaster",      /* no sentinel */
+        "rediss://:" PW "@h:6379/0",               /* no TLS */
     };
     struct hl_redis_addr a;
     char err[HL_ERR_LEN];
@@ -563,7 +646,9 @@ int main(void) {
     check_rotation();
     check_redis_url_ok();
     check_redis_url_errors();
+    check_redis_url_distributed();
     check_redis_url_load();
+    check_redis_password_var();
     check_no_secret_in_text();
     rc = ht_summary();
     for (i = 0; i < n_tmp; i++)
