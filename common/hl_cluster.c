@@ -21,12 +21,14 @@
 #include <string.h>
 
 #define REFRESH_RETRY_MS 50    /* no node ready to ask, or a failed ask */
+#define SWEEP_MS 5000          /* how often departed nodes are closed */
 
 struct node {
     struct hl_redis_addr addr;  /* host/port; password shared with cl */
     char name[HL_SLOT_ADDR_MAX];
     struct hl_redis *r;         /* owned */
     struct hl_cluster *cl;      /* borrowed back-pointer */
+    int seed;                   /* named in the seed list: always kept */
 };
 
 enum req_state {
@@ -81,7 +83,11 @@ struct hl_cluster {
     long refreshes;
     int next_ask;               /* rotates the node asked */
     struct event *refresh_timer;/* owned */
+    struct event *sweep_timer;  /* owned: closes departed nodes */
     struct req *reqs;           /* owned list */
+    int was_ready;              /* last readiness told to state_cb */
+    hl_cluster_state_cb *state_cb;
+    void *state_arg;
     int stopping;
 };
 
@@ -290,6 +296,77 @@ static struct node *node_get(struct hl_cluster *cl, const char *host,
     return nd;
 }
 
+/* Tells the state callback when readiness changed, or (`again`) that a
+ * primary's connection came back while the cluster stayed ready. */
+static void tell_state(struct hl_cluster *cl, int again) {
+    int up = hl_cluster_ready(cl);
+
+    if (cl->stopping || cl->state_cb == NULL)
+        return;
+    if (up != cl->was_ready) {
+        cl->was_ready = up;
+        cl->state_cb(cl, up, cl->state_arg);
+    } else if (up && again) {
+        cl->state_cb(cl, 1, cl->state_arg);
+    }
+}
+
+/* 1 when `nd` is a primary of the current map. */
+static int node_is_primary(const struct hl_cluster *cl,
+                           const struct node *nd) {
+    int i;
+
+    for (i = 0; cl->map != NULL && i < hl_slot_map_node_count(cl->map);
+         i++) {
+        const struct hl_slot_node *sn = hl_slot_map_node(cl->map, i);
+
+        if (sn->primary < 0 && sn->port == nd->addr.port &&
+            strcmp(sn->host, nd->addr.host) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when a request on the list is sent to, or about to go to, `nd`. */
+static int node_in_use(const struct hl_cluster *cl, const struct node *nd) {
+    const struct req *q;
+
+    for (q = cl->reqs; q != NULL; q = q->next) {
+        if (q->sent_to == nd || q->target == nd)
+            return 1;
+    }
+    return 0;
+}
+
+/* Closes nodes that are neither seeds nor primaries of the map (they
+ * left, or were demoted to replicas) and that no listed request uses; a
+ * timer, so no hl_redis is freed inside its own callback. An abandoned
+ * request still waiting on such a node gets its NULL here and is
+ * released by reply_cb. */
+static void sweep_cb(evutil_socket_t fd, short what, void *arg) {
+    struct hl_cluster *cl = arg;
+    struct timeval tv = { SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000 };
+    int i = 0;
+
+    (void)fd;
+    (void)what;
+    while (cl->map != NULL && i < cl->n_nodes) {
+        struct node *nd = cl->nodes[i];
+
+        if (nd->seed || node_is_primary(cl, nd) || node_in_use(cl, nd)) {
+            i++;
+            continue;
+        }
+        hl_log(HL_LOG_INFO, "cluster_node_closed", HL_KV_S("node", nd->name));
+        cl->nodes[i] = cl->nodes[--cl->n_nodes];
+        hl_redis_free(nd->r);
+        free(nd);
+    }
+    if (cl->n_nodes > 0)
+        cl->next_ask %= cl->n_nodes;
+    evtimer_add(cl->sweep_timer, &tv);
+}
+
 /* ------------------------------------------------------- map refresh */
 
 static void refresh(struct hl_cluster *cl);
@@ -348,6 +425,7 @@ static void refresh_reply_cb(struct hl_redis *r, redisReply *reply,
     }
     if (hl_slot_map_assigned(m) < HL_SLOT_COUNT)
         arm_refresh(cl, REFRESH_RETRY_MS);
+    tell_state(cl, 0);
 }
 
 /* Asks one ready node for CLUSTER SLOTS, unless an ask is in flight or
@@ -389,6 +467,8 @@ static void node_state_cb(struct hl_redis *r, int up, void *arg) {
         refresh(nd->cl);
     else if (!up)
         refresh(nd->cl);
+    else if (node_is_primary(nd->cl, nd))
+        tell_state(nd->cl, 1);
 }
 
 /* ----------------------------------------------------------- requests */
@@ -670,6 +750,26 @@ long hl_cluster_refreshes(const struct hl_cluster *cl) {
     return cl->refreshes;
 }
 
+int hl_cluster_nodes(const struct hl_cluster *cl) {
+    return cl->n_nodes;
+}
+
+void hl_cluster_set_state_cb(struct hl_cluster *cl, hl_cluster_state_cb *cb,
+                             void *arg) {
+    cl->state_cb = cb;
+    cl->state_arg = arg;
+}
+
+int hl_cluster_node_of(const struct hl_cluster *cl, const char *key,
+                       size_t keylen) {
+    int node;
+
+    if (cl->map == NULL ||
+        hl_slot_map_lookup(cl->map, hl_slot_of(key, keylen), &node) != HL_OK)
+        return -1;
+    return node;
+}
+
 struct hl_cluster *hl_cluster_new(struct event_base *base,
                                   const char *seeds,
                                   const char *password, size_t pwlen,
@@ -686,14 +786,22 @@ struct hl_cluster *hl_cluster_new(struct event_base *base,
         goto nomem;
     cl->base = base;
     cl->refresh_timer = evtimer_new(base, refresh_timer_cb, cl);
-    if (cl->refresh_timer == NULL)
+    cl->sweep_timer = evtimer_new(base, sweep_cb, cl);
+    if (cl->refresh_timer == NULL || cl->sweep_timer == NULL)
         goto nomem;
+    {
+        struct timeval tv = { SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000 };
+        evtimer_add(cl->sweep_timer, &tv);
+    }
     if (password != NULL && pwlen > 0 &&
         hl_secret_set(&cl->password, password, pwlen) != HL_OK)
         goto nomem;
     for (i = 0; i < n; i++) {
-        if (node_get(cl, hosts[i], ports[i]) == NULL)
+        struct node *nd = node_get(cl, hosts[i], ports[i]);
+
+        if (nd == NULL)
             goto nomem;
+        nd->seed = 1;
     }
     return cl;
 nomem:
@@ -719,6 +827,8 @@ void hl_cluster_free(struct hl_cluster *cl) {
     hl_slot_map_free(cl->map);
     if (cl->refresh_timer != NULL)
         event_free(cl->refresh_timer);
+    if (cl->sweep_timer != NULL)
+        event_free(cl->sweep_timer);
     hl_secret_cleanup(&cl->password);
     free(cl);
 }

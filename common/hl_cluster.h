@@ -16,11 +16,14 @@
  *    map), while the request's deadline allows;
  *  - anything else (including other error replies) is the final reply.
  *
- * Deliberately not here: redis-cluster:// URL parsing, wiring into
- * ingest/worker/hookctl, reading from replicas, closing connections to
- * nodes that left the cluster (they keep reconnecting until freed), and
- * multi-key commands across slots (the caller routes by one key; hookline
- * keeps a partition's keys under one hash tag).
+ * Nodes that are neither seeds nor primaries of the current map (they
+ * left the cluster or became replicas) are closed by a timer every few
+ * seconds once no request uses them.
+ *
+ * Deliberately not here: redis-cluster:// URL parsing (hl_cfg), reading
+ * from replicas and multi-key commands across slots (the caller routes
+ * by one key; hookline keeps a partition's keys under one hash tag).
+ * hl_store.h puts this behind the same interface as one server.
  *
  * Each request has a deadline timer: at the deadline a request waiting
  * to be resent is called back with NULL and freed; one in flight is
@@ -129,6 +132,24 @@ int hl_cluster_ready(const struct hl_cluster *cl);
 /* Number of CLUSTER SLOTS replies turned into maps so far (for tests and
  * metrics). */
 long hl_cluster_refreshes(const struct hl_cluster *cl);
+
+/* Number of node connections held now (seeds, primaries, redirect
+ * targets not yet swept). */
+int hl_cluster_nodes(const struct hl_cluster *cl);
+
+/* Called when hl_cluster_ready() turns 1 or 0, and with up=1 again when
+ * a primary's connection becomes ready while the cluster stays ready (a
+ * node reconnected, or a promoted replica was first reached). Must not
+ * free the router. */
+typedef void hl_cluster_state_cb(struct hl_cluster *cl, int up, void *arg);
+void hl_cluster_set_state_cb(struct hl_cluster *cl, hl_cluster_state_cb *cb,
+                             void *arg);
+
+/* Index in the current map of the primary serving `key`'s slot (two keys
+ * with the same index go over the same connection), or -1 when no map
+ * covers it. */
+int hl_cluster_node_of(const struct hl_cluster *cl, const char *key,
+                       size_t keylen);
 
 /* Sends the command argv/lens (argc <= HL_REDIS_MAX_ARGS; copied before
  * return) to the primary serving the slot of `key` (`keylen` bytes;

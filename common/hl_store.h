@@ -59,7 +59,8 @@ int hl_store_start(struct hl_store *s);
  * connection is ready; CLUSTER: a slot map covering every slot is known. */
 int hl_store_ready(const struct hl_store *s);
 
-/* Sends argv/lens (argc >= 2, key at argv[1]; copied before return).
+/* Sends argv/lens (argc >= 2, key at argv[1]; copied before return;
+ * CLUSTER: argc <= HL_REDIS_MAX_ARGS).
  * HL_OK (cb fires exactly once, never before this returns), HL_EAGAIN
  * when not ready, HL_EINVAL, HL_ENOMEM (cb never fires). */
 int hl_store_command(struct hl_store *s, hl_store_cb *cb, void *arg,

@@ -78,7 +78,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg) {
     req_maybe_free(x);
 }
 
-static void wait_reply_cb(struct hl_redis *redis, redisReply *reply,
+static void wait_reply_cb(struct hl_store *redis, redisReply *reply,
                           void *arg) {
     struct req_ext *x = arg;
     struct ingest_req *r = &x->req;
@@ -98,14 +98,28 @@ static void wait_reply_cb(struct hl_redis *redis, redisReply *reply,
     req_maybe_free(x);
 }
 
-/* All calls answered OK: WAIT for replicas when asked to, else answer. */
+/* The key item i was written to: its queue, or the dead letters. */
+static int item_key(const struct ingest_req *r, size_t i,
+                    char key[HL_KEY_MAX]) {
+    const struct hl_batch_item *it = &r->batch.items[i];
+
+    if (it->malformed) {
+        snprintf(key, HL_KEY_MAX, "%s", r->ing->dlq_key);
+        return HL_OK;
+    }
+    return hl_keys_queue(r->ing->cfg->prefix, it->partition, key);
+}
+
+/* All calls answered OK: WAIT for replicas when asked to (on every node
+ * the items went to), else answer. */
 static void all_stored(struct req_ext *x) {
     struct ingest_req *r = &x->req;
     const struct hl_cfg *cfg = r->ing->cfg;
+    size_t i, n = r->batch.n;
+    char (*bufs)[HL_KEY_MAX] = NULL;
+    const char **keys = NULL;
     long long left_ms;
-    char nrep[24], tmo[24];
-    const char *argv[3] = { "WAIT", nrep, tmo };
-    size_t lens[3] = { 4, 0, 0 };
+    int rc = HL_ENOMEM;
 
     if (cfg->ack_replicas == 0 || r->waiting_replicas) {
         answer(x, x->ok_code);
@@ -115,18 +129,32 @@ static void all_stored(struct req_ext *x) {
               (hl_time_mono_us() - r->started_us) / 1000;
     if (left_ms < 1)
         left_ms = 1;
-    lens[1] = (size_t)snprintf(nrep, sizeof(nrep), "%lld", cfg->ack_replicas);
-    lens[2] = (size_t)snprintf(tmo, sizeof(tmo), "%lld", left_ms);
     r->waiting_replicas = 1;
-    if (hl_redis_command(r->ing->redis, wait_reply_cb, x, 3, argv, lens)
-        != HL_OK) {
+    bufs = calloc(n, sizeof(*bufs));
+    keys = calloc(n, sizeof(*keys));
+    if (bufs == NULL || keys == NULL)
+        goto cleanup;
+    for (i = 0; i < n; i++) {
+        rc = item_key(r, i, bufs[i]);
+        if (rc != HL_OK)
+            goto cleanup;
+        keys[i] = bufs[i];
+    }
+    rc = hl_store_wait(r->ing->store, keys, n, cfg->ack_replicas, left_ms,
+                       wait_reply_cb, x);
+cleanup:
+    free(bufs);
+    free(keys);
+    if (rc != HL_OK) {
+        hl_log(HL_LOG_WARN, "answer_503", HL_KV_S("why", "cannot WAIT"),
+               HL_KV_S("error", hl_strerror(rc)));
         answer(x, 503);
         return;
     }
     r->pending++;
 }
 
-static void item_reply_cb(struct hl_redis *redis, redisReply *reply,
+static void item_reply_cb(struct hl_store *redis, redisReply *reply,
                           void *arg) {
     struct item_ctx *c = arg;
     struct req_ext *x = (struct req_ext *)c->req;
@@ -203,7 +231,7 @@ static int send_item(struct req_ext *x, size_t i) {
         lens[0] = 5;
         lens[1] = strlen(r->ing->dlq_key);
         lens[2] = it->len;
-        return hl_redis_command(r->ing->redis, item_reply_cb, &x->items[i], 3,
+        return hl_store_command(r->ing->store, item_reply_cb, &x->items[i], 3,
                                 argv, lens);
     }
     rc = hl_keys_seen(cfg->prefix, it->partition, it->info.id, seen);
@@ -219,7 +247,7 @@ static int send_item(struct req_ext *x, size_t i) {
     lens[1] = strlen(q);
     lens[2] = strlen(r->ttl);
     lens[3] = it->len;
-    return hl_redis_script(r->ing->redis, HL_SCRIPT_ENQUEUE, 2, 4, argv, lens,
+    return hl_store_script(r->ing->store, HL_SCRIPT_ENQUEUE, 2, 4, argv, lens,
                            item_reply_cb, &x->items[i]);
 }
 
@@ -301,7 +329,7 @@ void ingest_store_malformed(struct hl_ingest *ing, struct evhttp_request *req,
     int rc;
 
     memset(&b, 0, sizeof(b));
-    if (!hl_redis_ready(ing->redis) ||
+    if (!hl_store_ready(ing->store) ||
         ing->inflight >= ing->cfg->max_inflight) {
         hl_log(HL_LOG_WARN, "answer_503",
                HL_KV_S("why", "redis cannot keep a malformed body now"));

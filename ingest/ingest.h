@@ -11,7 +11,7 @@
 #include "hl_batch.h"
 #include "hl_cfg.h"
 #include "hl_metrics.h"
-#include "hl_redis.h"
+#include "hl_store.h"
 
 /* Request results counted by status code. */
 enum ingest_status {
@@ -65,7 +65,7 @@ struct hl_ingest {
     struct event_base *base;                      /* owned */
     struct evhttp *http;                          /* owned */
     struct evhttp_bound_socket *listener;         /* owned by http */
-    struct hl_redis *redis;                       /* owned */
+    struct hl_store *store;                       /* owned */
     const struct hl_cfg *cfg;                     /* borrowed */
     struct ingest_metrics m;
     struct event *sigterm, *sigint;               /* owned */

@@ -82,7 +82,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     evtimer_add(ing->drain_timer, &tv);
 }
 
-static void redis_state_cb(struct hl_redis *r, int up, void *arg) {
+static void redis_state_cb(struct hl_store *r, int up, void *arg) {
     struct hl_ingest *ing = arg;
 
     (void)r;
@@ -204,20 +204,23 @@ static int setup(struct hl_ingest *ing, long long max_conns,
         snprintf(err, HL_ERR_LEN, "event_base_new failed");
         return HL_ENOMEM;
     }
-    ing->redis = hl_redis_new(ing->base, &ing->cfg->redis);
+    ing->store = hl_store_new(ing->base, &ing->cfg->redis,
+                              ing->cfg->ack_timeout_ms, err);
+    if (ing->store == NULL)
+        return HL_EINVAL;
     ing->sigterm = evsignal_new(ing->base, SIGTERM, signal_cb, ing);
     ing->sigint = evsignal_new(ing->base, SIGINT, signal_cb, ing);
     ing->drain_timer = evtimer_new(ing->base, drain_done_cb, ing);
-    if (ing->redis == NULL || ing->sigterm == NULL || ing->sigint == NULL ||
+    if (ing->sigterm == NULL || ing->sigint == NULL ||
         ing->drain_timer == NULL || evsignal_add(ing->sigterm, NULL) != 0 ||
         evsignal_add(ing->sigint, NULL) != 0) {
         snprintf(err, HL_ERR_LEN, "event setup failed");
         return HL_ENOMEM;
     }
-    hl_redis_set_state_cb(ing->redis, redis_state_cb, ing);
+    hl_store_set_state_cb(ing->store, redis_state_cb, ing);
     if (setup_http(ing, max_conns, fd_limit, err) != HL_OK)
         return HL_EIO;
-    if (hl_redis_start(ing->redis) != HL_OK) {
+    if (hl_store_start(ing->store) != HL_OK) {
         snprintf(err, HL_ERR_LEN, "redis: out of memory");
         return HL_ENOMEM;
     }
@@ -227,7 +230,7 @@ static int setup(struct hl_ingest *ing, long long max_conns,
 /* Reverse order of setup. Redis goes before the loop's events so its
  * pending callbacks (NULL replies) still find their requests. */
 static void teardown(struct hl_ingest *ing) {
-    hl_redis_free(ing->redis);
+    hl_store_free(ing->store);
     ingest_conns_flush(ing);
     if (ing->http != NULL)
         evhttp_free(ing->http);

@@ -74,7 +74,7 @@ static void metrics_get(struct hl_ingest *ing, struct evhttp_request *req) {
 
     hl_metric_set(ing->m.inflight, (double)ing->inflight);
     hl_metric_set(ing->m.conns, (double)ingest_conns_open(ing));
-    hl_metric_set(ing->m.redis_up, hl_redis_ready(ing->redis));
+    hl_metric_set(ing->m.redis_up, hl_store_ready(ing->store));
     if (b == NULL || hl_metrics_render(ing->m.reg, b) != HL_OK) {
         evbuffer_free(b);
         ingest_reply(ing, req, 503, "metrics unavailable");
@@ -118,8 +118,8 @@ void ingest_route_cb(struct evhttp_request *req, void *arg) {
     if (strcmp(path, "/healthz") == 0)
         ingest_reply(ing, req, 200, "ok");
     else if (strcmp(path, "/readyz") == 0)
-        ingest_reply(ing, req, hl_redis_ready(ing->redis) ? 200 : 503,
-                     hl_redis_ready(ing->redis) ? "ready" : "redis not ready");
+        ingest_reply(ing, req, hl_store_ready(ing->store) ? 200 : 503,
+                     hl_store_ready(ing->store) ? "ready" : "redis not ready");
     else
         metrics_get(ing, req);
 }

@@ -117,10 +117,10 @@ void ingest_webhook_post(struct hl_ingest *ing, struct evhttp_request *req) {
         hl_batch_cleanup(&batch);
         return;
     }
-    if (!hl_redis_ready(ing->redis) ||
+    if (!hl_store_ready(ing->store) ||
         ing->inflight >= ing->cfg->max_inflight) {
         hl_log(HL_LOG_WARN, "answer_503",
-               HL_KV_S("why", hl_redis_ready(ing->redis)
+               HL_KV_S("why", hl_store_ready(ing->store)
                                   ? "too many POSTs waiting for Redis"
                                   : "redis not ready"),
                HL_KV_I("events", (long long)batch.n));

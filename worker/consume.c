@@ -47,7 +47,7 @@ static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
     return p->state == WP_OWNED && !w->draining && !p->pop_pending &&
            !p->recovering && !p->recover_again &&
            w->items + w->fetching < WORKER_MAX_ITEMS &&
-           hl_redis_ready(w->redis);
+           hl_store_ready(w->store);
 }
 
 /* Adds a batch of envelopes, oldest first: pop.lua lists them oldest
@@ -76,7 +76,7 @@ static void add_items(struct hl_worker *w, struct worker_part *p,
     worker_lanes_batch_end(w);
 }
 
-static void ignore_reply_cb(struct hl_redis *r, redisReply *reply,
+static void ignore_reply_cb(struct hl_store *r, redisReply *reply,
                             void *arg) {
     (void)r;
     (void)reply;
@@ -95,12 +95,12 @@ static void handback_all(struct hl_worker *w, struct worker_part *p,
         const char *argv[3] = { p->inflight, p->q, e->str };
         size_t lens[3] = { strlen(p->inflight), strlen(p->q), e->len };
         if (e->type == REDIS_REPLY_STRING)
-            (void)hl_redis_script(w->redis, HL_SCRIPT_HANDBACK, 2, 3, argv,
+            (void)hl_store_script(w->store, HL_SCRIPT_HANDBACK, 2, 3, argv,
                                   lens, ignore_reply_cb, NULL);
     }
 }
 
-static void pop_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void pop_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct worker_part *p = arg;
     struct hl_worker *w = p->w;
     long asked = p->pop_asked;
@@ -144,7 +144,7 @@ static void poll_now(struct worker_part *p) {
 
     if ((p->must_recover || (p->recover_again && p->items == 0)) &&
         p->state == WP_OWNED && !p->recovering && !p->pop_pending &&
-        hl_redis_ready(w->redis)) {
+        hl_store_ready(w->store)) {
         p->recover_again = 0;
         worker_consume_start(w, p);
         return;
@@ -171,7 +171,7 @@ static void poll_pop(struct worker_part *p) {
     lens[0] = strlen(p->q);
     lens[1] = strlen(p->inflight);
     lens[2] = strlen(max);
-    if (hl_redis_script(w->redis, HL_SCRIPT_POP, 2, 3, argv, lens,
+    if (hl_store_script(w->store, HL_SCRIPT_POP, 2, 3, argv, lens,
                         pop_reply_cb, p) == HL_OK) {
         p->pop_pending = 1;
         p->pop_asked = room < WORKER_POP_BATCH ? room : WORKER_POP_BATCH;
@@ -198,7 +198,7 @@ static void schedule_poll(struct worker_part *p, long long ms) {
     evtimer_add(p->poll_timer, &tv);
 }
 
-static void recover_reply_cb(struct hl_redis *r, redisReply *reply,
+static void recover_reply_cb(struct hl_store *r, redisReply *reply,
                              void *arg) {
     struct worker_part *p = arg;
     struct hl_worker *w = p->w;
@@ -265,7 +265,7 @@ void worker_consume_start(struct hl_worker *w, struct worker_part *p) {
     lens[2] = strlen(lo);
     lens[3] = 2;
     p->poll_delay_ms = 0;
-    if (hl_redis_command(w->redis, recover_reply_cb, p, 4, argv, lens)
+    if (hl_store_command(w->store, recover_reply_cb, p, 4, argv, lens)
         == HL_OK) {
         p->recovering = 1;
         w->fetching += p->recover_want;
@@ -299,7 +299,7 @@ void worker_consume_kick(struct hl_worker *w) {
 
 /* ------------------------------------------------------ ack, handback */
 
-static void ack_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void ack_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct worker_item *it = arg;
     int ok = reply != NULL && reply->type == REDIS_REPLY_INTEGER;
 
@@ -323,7 +323,7 @@ static int ack_unparsed(struct worker_item *it, struct worker_part *p) {
     size_t lens[4] = { 4, strlen(p->inflight), 1, it->raw_len };
     int rc;
 
-    rc = hl_redis_command(it->w->redis, ack_reply_cb, it, 4, argv, lens);
+    rc = hl_store_command(it->w->store, ack_reply_cb, it, 4, argv, lens);
     if (rc == HL_OK)
         it->pending++;
     return rc;
@@ -359,14 +359,14 @@ int worker_ack(struct worker_item *it) {
     argv[7] = HL_CONV_LAST_USER;
     for (i = 0; i < 8; i++)
         lens[i] = i == 2 ? it->raw_len : strlen(argv[i]);
-    rc = hl_redis_script(w->redis, HL_SCRIPT_FINISH, 2, 8, argv, lens,
+    rc = hl_store_script(w->store, HL_SCRIPT_FINISH, 2, 8, argv, lens,
                          ack_reply_cb, it);
     if (rc == HL_OK)
         it->pending++;
     return rc;
 }
 
-static void handback_reply_cb(struct hl_redis *r, redisReply *reply,
+static void handback_reply_cb(struct hl_store *r, redisReply *reply,
                               void *arg) {
     struct worker_item *it = arg;
 
@@ -384,7 +384,7 @@ int worker_handback(struct worker_item *it) {
     size_t lens[3] = { strlen(p->inflight), strlen(p->q), it->raw_len };
     int rc;
 
-    rc = hl_redis_script(w->redis, HL_SCRIPT_HANDBACK, 2, 3, argv, lens,
+    rc = hl_store_script(w->store, HL_SCRIPT_HANDBACK, 2, 3, argv, lens,
                          handback_reply_cb, it);
     if (rc == HL_OK)
         it->pending++;

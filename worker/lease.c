@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define HL_MAX_PARTS_READ 4096      /* HOOKLINE_PARTITIONS' upper bound */
-
 int worker_parts_init(struct hl_worker *w) {
     long n;
 
@@ -49,7 +47,7 @@ void worker_parts_cleanup(struct hl_worker *w) {
 
 /* One lease script call; the reply goes to `cb` with the part. */
 static int lease_call(struct hl_worker *w, struct worker_part *p,
-                      const char *op, hl_redis_cb *cb) {
+                      const char *op, hl_store_cb *cb) {
     char ms[24];
     const char *argv[4];
     size_t lens[4];
@@ -64,7 +62,7 @@ static int lease_call(struct hl_worker *w, struct worker_part *p,
     lens[1] = strlen(op);
     lens[2] = strlen(w->id);
     lens[3] = strlen(ms);
-    rc = hl_redis_script(w->redis, HL_SCRIPT_LEASE, 1, 4, argv, lens, cb, p);
+    rc = hl_store_script(w->store, HL_SCRIPT_LEASE, 1, 4, argv, lens, cb, p);
     if (rc == HL_OK)
         p->lease_call = 1;
     return rc;
@@ -81,7 +79,7 @@ void worker_part_lost(struct hl_worker *w, struct worker_part *p) {
     worker_lanes_drop_part(w, p->n, 0);
 }
 
-static void release_reply_cb(struct hl_redis *r, redisReply *reply,
+static void release_reply_cb(struct hl_store *r, redisReply *reply,
                              void *arg) {
     struct worker_part *p = arg;
 
@@ -103,7 +101,7 @@ static void finish_release(struct hl_worker *w, struct worker_part *p) {
                HL_KV_I("partition", p->n));
 }
 
-static void renew_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void renew_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct worker_part *p = arg;
     struct hl_worker *w = p->w;
 
@@ -119,7 +117,7 @@ static void renew_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     worker_part_lost(w, p);
 }
 
-static void acquire_reply_cb(struct hl_redis *r, redisReply *reply,
+static void acquire_reply_cb(struct hl_store *r, redisReply *reply,
                              void *arg) {
     struct worker_part *p = arg;
     struct hl_worker *w = p->w;
@@ -165,12 +163,12 @@ static void shed_down_to(struct hl_worker *w, long keep) {
     }
 }
 
-/* 1 when the MGET of every lease found one nobody holds. */
-static int any_free(const redisReply *reply) {
-    size_t i;
+/* 1 when the last scan found a lease nobody holds. */
+static int any_free(const struct hl_worker *w) {
+    long n;
 
-    for (i = 0; i < reply->elements; i++) {
-        if (reply->element[i]->type == REDIS_REPLY_NIL)
+    for (n = 0; n < w->nparts; n++) {
+        if (w->parts[n].holder[0] == '\0')
             return 1;
     }
     return 0;
@@ -179,23 +177,21 @@ static int any_free(const redisReply *reply) {
 /* Nothing is free but a live worker holds less than floor(P/W) (a new
  * one holds nothing): those above the floor give one back per tick, so
  * every worker ends between floor and ceil (readiness needs the floor). */
-static void make_room(struct hl_worker *w, const redisReply *reply) {
+static void make_room(struct hl_worker *w) {
     long floor_share = w->nparts / (w->live > 0 ? w->live : 1);
     long owners = 0, min = w->nparts;
-    size_t i, j;
+    long i, j;
 
     if (w->owned <= floor_share)
         return;
-    for (i = 0; i < reply->elements; i++) {
-        const redisReply *a = reply->element[i];
+    for (i = 0; i < w->nparts; i++) {
+        const char *a = w->parts[i].holder;
         long count = 0;
         int first = 1;
-        if (a->type != REDIS_REPLY_STRING)
+        if (a[0] == '\0')
             continue;
-        for (j = 0; j < reply->elements; j++) {
-            const redisReply *b = reply->element[j];
-            if (b->type != REDIS_REPLY_STRING || b->len != a->len ||
-                memcmp(a->str, b->str, a->len) != 0)
+        for (j = 0; j < w->nparts; j++) {
+            if (strcmp(a, w->parts[j].holder) != 0)
                 continue;
             if (j < i)
                 first = 0;
@@ -213,23 +209,19 @@ static void make_room(struct hl_worker *w, const redisReply *reply) {
         shed_down_to(w, w->owned - 1);
 }
 
-static void free_leases_cb(struct hl_redis *r, redisReply *reply,
-                           void *arg) {
-    struct hl_worker *w = arg;
+/* Every lease has been read (parts[].holder): take free ones up to our
+ * share, or make room for a worker below its share. */
+static void scan_done(struct hl_worker *w) {
     long want = w->target - w->owned;
     long start = (long)(hl_partition_fnv1a64(HL_FNV_OFFSET, w->id,
                                              strlen(w->id)) %
                         (uint64_t)w->nparts);
     long i;
 
-    (void)r;
-    w->scan_pending = 0;
-    if (w->stopping || w->draining || reply == NULL ||
-        reply->type != REDIS_REPLY_ARRAY ||
-        (long)reply->elements != w->nparts)
+    if (w->stopping || w->draining || w->scan_failed)
         return;
-    if (want <= 0 || !any_free(reply)) {
-        make_room(w, reply);
+    if (want <= 0 || !any_free(w)) {
+        make_room(w);
         return;
     }
     /* only partitions nobody holds, starting at a place of our own so
@@ -237,33 +229,49 @@ static void free_leases_cb(struct hl_redis *r, redisReply *reply,
     for (i = 0; i < w->nparts && want > 0; i++) {
         long n = (start + i) % w->nparts;
         struct worker_part *p = &w->parts[n];
-        if (reply->element[n]->type != REDIS_REPLY_NIL ||
-            p->state != WP_FREE || p->lease_call)
+        if (p->holder[0] != '\0' || p->state != WP_FREE || p->lease_call)
             continue;
         if (lease_call(w, p, "acquire", acquire_reply_cb) == HL_OK)
             want--;
     }
 }
 
-/* Reads every lease (one MGET), then tries to take free ones up to our
- * share (trying blindly would keep knocking on the same held ones), or
- * makes room for a worker below its share. */
+static void lease_read_cb(struct hl_store *r, redisReply *reply, void *arg) {
+    struct worker_part *p = arg;
+    struct hl_worker *w = p->w;
+
+    (void)r;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING)
+        snprintf(p->holder, sizeof(p->holder), "%.*s", (int)reply->len,
+                 reply->str);
+    else if (reply != NULL && reply->type == REDIS_REPLY_NIL)
+        p->holder[0] = '\0';
+    else
+        w->scan_failed = 1;
+    if (--w->scan_pending == 0)
+        scan_done(w);
+}
+
+/* Reads every lease (one GET each: a partition's lease is in its own
+ * cluster slot, so one MGET cannot read them all), then scan_done(). */
 static void take_free(struct hl_worker *w) {
-    const char *argv[1 + HL_MAX_PARTS_READ];
-    size_t lens[1 + HL_MAX_PARTS_READ];
     long n;
 
-    if (w->scan_pending || w->nparts > HL_MAX_PARTS_READ)
+    if (w->scan_pending > 0)
         return;
-    argv[0] = "MGET";
-    lens[0] = 4;
+    w->scan_failed = 0;
     for (n = 0; n < w->nparts; n++) {
-        argv[1 + n] = w->parts[n].lease;
-        lens[1 + n] = strlen(w->parts[n].lease);
+        struct worker_part *p = &w->parts[n];
+        const char *argv[2] = { "GET", p->lease };
+        size_t lens[2] = { 3, strlen(p->lease) };
+
+        if (hl_store_command(w->store, lease_read_cb, p, 2, argv, lens)
+            != HL_OK) {
+            w->scan_failed = 1;   /* the replies that come are ignored */
+            break;
+        }
+        w->scan_pending++;
     }
-    if (hl_redis_command(w->redis, free_leases_cb, w, 1 + (int)w->nparts,
-                         argv, lens) == HL_OK)
-        w->scan_pending = 1;
 }
 
 void worker_lease_tick(struct hl_worker *w) {
@@ -282,7 +290,7 @@ void worker_lease_tick(struct hl_worker *w) {
             (void)lease_call(w, p, "renew", renew_reply_cb);
         finish_release(w, p);
     }
-    if (!hl_redis_ready(w->redis) || w->target == 0)
+    if (!hl_store_ready(w->store) || w->target == 0)
         return;
     if (w->draining) {
         return;

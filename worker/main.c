@@ -90,7 +90,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg) {
     worker_maybe_exit(w);
 }
 
-static void redis_state_cb(struct hl_redis *r, int up, void *arg) {
+static void redis_state_cb(struct hl_store *r, int up, void *arg) {
     struct hl_worker *w = arg;
 
     (void)r;
@@ -141,21 +141,24 @@ static int setup(struct hl_worker *w, char err[HL_ERR_LEN]) {
         snprintf(err, HL_ERR_LEN, "event_base_new failed");
         return HL_ENOMEM;
     }
-    w->redis = hl_redis_new(w->base, &cfg->redis);
+    /* a request outliving half a lease is of no use to the lease */
+    w->store = hl_store_new(w->base, &cfg->redis, cfg->lease_ms / 2, err);
+    if (w->store == NULL)
+        return HL_EINVAL;
     w->http = worker_http_new(w->base, WORKER_MAX_SENDS);
     w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
     w->sigterm = evsignal_new(w->base, SIGTERM, signal_cb, w);
     w->sigint = evsignal_new(w->base, SIGINT, signal_cb, w);
     w->drain_timer = evtimer_new(w->base, drain_timer_cb, w);
-    if (w->redis == NULL || w->http == NULL || w->tick == NULL ||
+    if (w->http == NULL || w->tick == NULL ||
         w->sigterm == NULL || w->sigint == NULL || w->drain_timer == NULL ||
         evsignal_add(w->sigterm, NULL) != 0 ||
         evsignal_add(w->sigint, NULL) != 0 || evtimer_add(w->tick, &tv) != 0 ||
-        hl_redis_start(w->redis) != HL_OK) {
+        hl_store_start(w->store) != HL_OK) {
         snprintf(err, HL_ERR_LEN, "event setup failed");
         return HL_ENOMEM;
     }
-    hl_redis_set_state_cb(w->redis, redis_state_cb, w);
+    hl_store_set_state_cb(w->store, redis_state_cb, w);
     if (worker_metrics_listen(w, err) != HL_OK)
         return HL_EIO;
     hl_log(HL_LOG_INFO, "started", HL_KV_S("worker", w->id),
@@ -174,7 +177,7 @@ static void teardown(struct hl_worker *w) {
     if (w->mhttp != NULL)
         evhttp_free(w->mhttp);
     worker_http_free(w->http);
-    hl_redis_free(w->redis);
+    hl_store_free(w->store);
     worker_lanes_cleanup(w);
     worker_parts_cleanup(w);
     if (w->tick != NULL)

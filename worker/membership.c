@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void count_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void count_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct hl_worker *w = arg;
     long live;
 
@@ -36,7 +36,7 @@ static void count_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
     worker_lease_tick(w);
 }
 
-static void ignore_reply_cb(struct hl_redis *r, redisReply *reply,
+static void ignore_reply_cb(struct hl_store *r, redisReply *reply,
                             void *arg) {
     (void)r;
     (void)reply;
@@ -52,7 +52,7 @@ void worker_membership_tick(struct hl_worker *w) {
     size_t l1[4], l2[4], l3[4];
     int i;
 
-    if (w->heartbeat_pending || !hl_redis_ready(w->redis)) {
+    if (w->heartbeat_pending || !hl_store_ready(w->store)) {
         worker_lease_tick(w);
         return;
     }
@@ -69,9 +69,9 @@ void worker_membership_tick(struct hl_worker *w) {
         worker_lease_tick(w);
         return;
     }
-    if (hl_redis_command(w->redis, ignore_reply_cb, w, 4, zadd, l1) != HL_OK ||
-        hl_redis_command(w->redis, ignore_reply_cb, w, 4, zrem, l2) != HL_OK ||
-        hl_redis_command(w->redis, count_reply_cb, w, 4, zcount, l3)
+    if (hl_store_command(w->store, ignore_reply_cb, w, 4, zadd, l1) != HL_OK ||
+        hl_store_command(w->store, ignore_reply_cb, w, 4, zrem, l2) != HL_OK ||
+        hl_store_command(w->store, count_reply_cb, w, 4, zcount, l3)
             != HL_OK) {
         worker_lease_tick(w);
         return;
@@ -83,5 +83,5 @@ int worker_membership_leave(struct hl_worker *w) {
     const char *zrem[3] = { "ZREM", w->workers_key, w->id };
     size_t lens[3] = { 4, strlen(w->workers_key), strlen(w->id) };
 
-    return hl_redis_command(w->redis, ignore_reply_cb, w, 3, zrem, lens);
+    return hl_store_command(w->store, ignore_reply_cb, w, 3, zrem, lens);
 }

@@ -110,7 +110,7 @@ static void route_cb(struct evhttp_request *req, void *arg) {
         /* its share: at least floor(P / live workers); ceil is the most
          * it takes, and not every worker can hold that much */
         long live = w->live > 0 ? w->live : 1;
-        int ready = hl_redis_ready(w->redis) && w->target > 0 &&
+        int ready = hl_store_ready(w->store) && w->target > 0 &&
                     w->owned >= w->nparts / live && !w->draining;
         reply_text(req, ready ? 200 : 503, ready ? "ready" : "not ready");
     } else if (strcmp(path, "/metrics") == 0) {

@@ -98,7 +98,7 @@ static size_t done_index(size_t action, size_t sub, int is_sub) {
     return is_sub ? (action + 1) * FWD_SUB_BASE + sub : action;
 }
 
-static void read_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void read_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct worker_item *it = arg;
     size_t i;
 
@@ -146,7 +146,7 @@ static int start_reads(struct worker_item *it) {
         argv[1 + i] = keys[i];
         lens[1 + i] = strlen(keys[i]);
     }
-    if (hl_redis_command(w->redis, read_reply_cb, it, 1 + (int)it->ndone,
+    if (hl_store_command(w->store, read_reply_cb, it, 1 + (int)it->ndone,
                          argv, lens) != HL_OK)
         return HL_EAGAIN;
     it->pending++;
@@ -164,7 +164,7 @@ static int start_reads(struct worker_item *it) {
     lens[0] = 4;
     lens[1] = strlen(conv);
     lens[2] = strlen(HL_CONV_LAST_USER);
-    if (hl_redis_command(w->redis, read_reply_cb, it, 3, argv, lens) != HL_OK)
+    if (hl_store_command(w->store, read_reply_cb, it, 3, argv, lens) != HL_OK)
         return HL_EAGAIN;
     it->pending++;
     return HL_OK;
@@ -242,7 +242,7 @@ void worker_item_start(struct worker_item *it) {
 
 /* ------------------------------------------------------- dead letters */
 
-static void dlq_reply_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void dlq_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct worker_item *it = arg;
 
     (void)r;
@@ -262,7 +262,7 @@ static void send_dead_letter(struct worker_item *it) {
     const char *argv[3] = { "LPUSH", w->dlq_key, it->dlq_entry };
     size_t lens[3] = { 5, strlen(w->dlq_key), it->dlq_len };
 
-    if (hl_redis_command(w->redis, dlq_reply_cb, it, 3, argv, lens) == HL_OK)
+    if (hl_store_command(w->store, dlq_reply_cb, it, 3, argv, lens) == HL_OK)
         it->pending++;
     else
         later(it, RETRY_BASE_MS);
@@ -315,7 +315,7 @@ static void dead_letter(struct worker_item *it, enum hl_dlq_reason why) {
 
 /* --------------------------------------------------------- recording */
 
-static void recorded_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void recorded_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct worker_item *it = arg;
 
     (void)r;
@@ -349,7 +349,7 @@ static int record_done(struct worker_item *it, size_t idx) {
     lens[2] = 1;
     lens[3] = 2;
     lens[4] = strlen(ttl);
-    if (hl_redis_command(w->redis, recorded_cb, it, 5, argv, lens) != HL_OK)
+    if (hl_store_command(w->store, recorded_cb, it, 5, argv, lens) != HL_OK)
         return HL_EAGAIN;
     it->pending++;
     return HL_OK;
@@ -549,7 +549,7 @@ static size_t fwd_count(const struct worker_item *it) {
     return n < HL_ARRAY_LEN(it->fwd_done) ? n : HL_ARRAY_LEN(it->fwd_done);
 }
 
-static void fwd_read_cb(struct hl_redis *r, redisReply *reply, void *arg) {
+static void fwd_read_cb(struct hl_store *r, redisReply *reply, void *arg) {
     struct worker_item *it = arg;
     size_t i;
 
@@ -590,7 +590,7 @@ static int read_forward_done(struct worker_item *it) {
         argv[1 + j] = keys[j];
         lens[1 + j] = strlen(keys[j]);
     }
-    if (hl_redis_command(w->redis, fwd_read_cb, it, 1 + (int)n, argv, lens)
+    if (hl_store_command(w->store, fwd_read_cb, it, 1 + (int)n, argv, lens)
         != HL_OK)
         return HL_EAGAIN;
     it->pending++;

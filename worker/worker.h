@@ -19,7 +19,7 @@
 #include "hl_dlq.h"
 #include "hl_envelope.h"
 #include "hl_metrics.h"
-#include "hl_redis.h"
+#include "hl_store.h"
 #include "hl_secret.h"
 #include "classify.h"
 #include "rules.h"
@@ -43,6 +43,7 @@ struct worker_part {
     char q[HL_KEY_MAX];
     char inflight[HL_KEY_MAX];
     char lease[HL_KEY_MAX];
+    char holder[HL_ID_MAX];     /* lease owner at the last scan, "" none */
     int lease_call;                  /* a lease script call is pending */
     long long renewed_ms;            /* monotonic time of the last renew */
     int pop_pending;                 /* a pop call is pending */
@@ -149,7 +150,7 @@ struct worker_metrics {
 struct hl_worker {
     struct event_base *base;          /* owned */
     const struct hl_cfg *cfg;         /* borrowed */
-    struct hl_redis *redis;           /* owned */
+    struct hl_store *store;           /* owned */
     struct worker_http *http;         /* owned */
     struct worker_rules *rules;       /* owned */
     struct worker_page *pages;        /* owned */
@@ -183,7 +184,8 @@ struct hl_worker {
     int stopping;                     /* leaving the loop */
     int drained;                      /* leases and live entry given up */
     int heartbeat_pending;
-    int scan_pending;                 /* MGET of every lease in flight */
+    long scan_pending;                /* lease GETs in flight */
+    int scan_failed;                  /* one of them failed */
 };
 
 /* main.c */

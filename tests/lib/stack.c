@@ -88,16 +88,20 @@ int ht_stack_start_fakegraph(struct ht_stack *s, const char *token,
     return start_server(&s->fg, "hookline-fakegraph", env, err);
 }
 
+static const char *stack_url(const struct ht_stack *s) {
+    return s->redis_url != NULL ? s->redis_url : s->redis.url;
+}
+
 int ht_stack_start_ingest(struct ht_stack *s, struct ht_proc *p,
                           const char *prefix, const char *verify,
                           const char *secret, const char *const *extra,
                           char err[HL_ERR_LEN]) {
-    char url[96], pre[128], ver[256], sec[256];
+    char url[512], pre[128], ver[256], sec[256];
     const char *env[6 + MAX_EXTRA + 1];
     int n = 0, rc;
 
     if ((rc = fmt_var(url, sizeof(url), err, "REDIS_URL",
-                      s->redis.url)) != HL_OK ||
+                      stack_url(s))) != HL_OK ||
         (rc = fmt_var(pre, sizeof(pre), err, "HOOKLINE_PREFIX",
                       prefix)) != HL_OK ||
         (rc = fmt_var(ver, sizeof(ver), err, "MESSENGER_VERIFY_TOKEN",
@@ -120,12 +124,12 @@ int ht_stack_start_ingest(struct ht_stack *s, struct ht_proc *p,
 int ht_stack_start_worker(struct ht_stack *s, struct ht_proc *w,
                           const char *secret, const char *const *extra,
                           char err[HL_ERR_LEN]) {
-    char url[96], graph[96], sec[256];
+    char url[512], graph[96], sec[256];
     const char *env[6 + MAX_EXTRA + 1];
     int n = 0, rc;
 
     if ((rc = fmt_var(url, sizeof(url), err, "REDIS_URL",
-                      s->redis.url)) != HL_OK ||
+                      stack_url(s))) != HL_OK ||
         (rc = fmt_var(sec, sizeof(sec), err, "MESSENGER_APP_SECRET",
                       secret)) != HL_OK)
         return rc;

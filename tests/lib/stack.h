@@ -27,6 +27,10 @@ struct ht_stack {
     struct ht_proc fg;                /* fake Graph */
     struct ht_proc ingest;
     redisContext *db;                 /* owned; NULL until ht_stack_db() */
+    const char *redis_url;            /* borrowed: REDIS_URL for ingest and
+                                       * workers instead of s->redis.url
+                                       * (a cluster's or sentinels'), or
+                                       * NULL */
 };
 
 /* Zeroes `s` and marks every process as not running, so ht_stack_cleanup()
