@@ -7,8 +7,12 @@
 # ports, healthcheck, Redis persistence, builds and dev defaults that
 # DESIGN.md and the README promise, and the settings hookctl in the ingest
 # container needs to agree with the workers and the fake Graph API (page
-# id, lease time). The Dockerfile is read as text: stages,
-# base images, the final stage's user and packages.
+# id, lease time). The profiles "cluster" and "sentinel" (Redis Cluster,
+# Sentinel) are resolved with the REDIS_URL the compose file's header
+# gives: their nodes, the init and sentinel scripts (run here with
+# stand-ins for redis-cli and redis-sentinel) and that the URL names them.
+# The Dockerfile is read as text: stages, base images, the final stage's
+# user and packages.
 #
 # Prints "#NN name: PASSED|FAILED" lines (tests/run.sh counts them) and
 # exits 1 if any check failed. Without docker-compose or PyYAML the compose
@@ -88,15 +92,32 @@ HOOKLINE_LEASE_MS=7000
 EOF
 config_ok "compose config is valid with a page id and lease time set" \
     "$TMP/custom.yml" "$TMP/custom.env" --profile fake
+# The Redis topologies behind the profiles "cluster" and "sentinel", with
+# REDIS_URL pointing the programs at them as the compose file's header
+# says (the URLs are read from that comment, so it cannot go stale).
+url_in_header() {
+    sed -n "s/^#.*REDIS_URL=\($1:\/\/[^ ]*\).*/\1/p" \
+        "$ROOT/docker-compose.yml" | head -n 1
+}
+CLUSTER_URL=$(url_in_header redis-cluster)
+SENTINEL_URL=$(url_in_header redis-sentinel)
+printf 'REDIS_URL=%s\nHOOKLINE_REDIS_PASSWORD=compose-test-pass\n' \
+    "$CLUSTER_URL" >"$TMP/cluster.env"
+printf 'REDIS_URL=%s\n' "$SENTINEL_URL" >"$TMP/sentinel.env"
+config_ok "compose config is valid with --profile cluster and its REDIS_URL" \
+    "$TMP/cluster.yml" "$TMP/cluster.env" --profile cluster
+config_ok "compose config is valid with --profile sentinel and its REDIS_URL" \
+    "$TMP/sentinel.yml" "$TMP/sentinel.env" --profile sentinel
 
 # The structural checks, on the resolved files; one "PASS|name" or
 # "FAIL|name|why" line each.
 checks() {
-    "$PY" - "$ROOT" "$TMP" <<'PYEOF'
+    "$PY" - "$ROOT" "$TMP" "$CLUSTER_URL" "$SENTINEL_URL" <<'PYEOF'
 import os, re, sys
 import yaml
 
 root, tmp = sys.argv[1], sys.argv[2]
+cluster_url, sentinel_url = sys.argv[3], sys.argv[4]
 
 def load(name):
     try:
@@ -254,6 +275,220 @@ got = {s: (str(env(s).get("HOOKLINE_LEASE_MS")),
 check("HOOKLINE_LEASE_MS reaches ingest (hookctl) as it reaches the "
       "workers", got["ingest"] == got["worker"] == ("5000", "7000"),
       "HOOKLINE_LEASE_MS (default, set): %r" % got)
+
+# The profiles "cluster" and "sentinel": Redis topologies beside the
+# default stack, which they must leave as it is.
+import subprocess
+
+CL, SE = (load("cluster.yml").get("services", {}),
+          load("sentinel.yml").get("services", {}))
+unprofiled = sorted(s for s in S if not S[s].get("profiles"))
+check("the default stack is still redis, ingest and worker only",
+      unprofiled == ["ingest", "redis", "worker"], "found: %r" % unprofiled)
+dep_bad = ["%s -> %s" % (s, d) for s in unprofiled
+           for d in (S[s].get("depends_on") or {})
+           if S.get(d, {}).get("profiles")]
+check("no default service depends on a profile's service", not dep_bad,
+      "depends: %s" % dep_bad)
+
+def cmdlist(svc, cfg):
+    c = cfg.get(svc, {}).get("command", [])
+    return c if isinstance(c, list) else str(c).split()
+
+def flag(cmd, name):
+    for i in range(len(cmd) - 1):
+        if cmd[i] == name:
+            return cmd[i + 1]
+    return None
+
+def script(svc, cfg):
+    """The sh -c text of a service, as the container's shell sees it."""
+    c = cfg.get(svc, {}).get("command", [])
+    c = c[0] if isinstance(c, list) and c else str(c)
+    return c.replace("$$", "$")
+
+def data_volume(svc, cfg, top):
+    for v in cfg.get(svc, {}).get("volumes", []):
+        src = v.get("source") if isinstance(v, dict) else v.split(":")[0]
+        dst = v.get("target") if isinstance(v, dict) else v.split(":")[1]
+        if dst == "/data" and src in (top.get("volumes") or {}):
+            return src
+    return None
+
+nodes = ["redis-c%d" % i for i in range(1, 7)]
+why, vols = [], set()
+for n in nodes:
+    sv, c = CL.get(n, {}), cmdlist(n, CL)
+    want = {"--cluster-enabled": "yes", "--cluster-config-file": "nodes.conf",
+            "--cluster-node-timeout": "5000", "--appendonly": "yes",
+            "--cluster-announce-hostname": n,
+            "--cluster-preferred-endpoint-type": "hostname"}
+    bad = [k for k, v in want.items() if flag(c, k) != v]
+    if sv.get("profiles") != ["cluster"] or sv.get("image") != "redis:7" \
+            or bad or c[:1] != ["redis-server"]:
+        why.append("%s: profiles %r image %r wrong %s" %
+                   (n, sv.get("profiles"), sv.get("image"), bad))
+    vols.add(data_volume(n, CL, load("cluster.yml")))
+check("cluster: six redis:7 nodes, cluster mode, AOF, announcing their "
+      "service names", not why, "; ".join(why) or "")
+check("cluster: each node keeps /data (nodes.conf, AOF) on its own "
+      "named volume", None not in vols and len(vols) == 6,
+      "volumes: %r" % sorted(map(str, vols)))
+
+init = CL.get("redis-cluster-init", {})
+deps = init.get("depends_on") or {}
+cond = {n: (deps.get(n) or {}).get("condition") if isinstance(deps, dict)
+        else None for n in nodes}
+check("cluster: redis-cluster-init is one-shot, in the profile, after all "
+      "six nodes are healthy",
+      init.get("profiles") == ["cluster"] and
+      str(init.get("restart")) == "no" and
+      all(v == "service_healthy" for v in cond.values()),
+      "profiles %r restart %r depends_on %r" %
+      (init.get("profiles"), init.get("restart"), cond))
+
+# redis-cluster-init's script run for real with stand-ins for redis-cli,
+# getent and sleep: a new cluster is created once from the six addresses;
+# an existing one is left alone; a node that never answers fails it.
+def run_init(exists, answers):
+    d = os.path.join(tmp, "init-%d-%d" % (exists, answers))
+    os.makedirs(d, exist_ok=True)
+    log = os.path.join(d, "log")
+    with open(os.path.join(d, "redis-cli"), "w") as f:
+        f.write("""#!/bin/sh
+echo "$*" >>"%(log)s"
+case "$*" in
+*ping) [ %(answers)d = 1 ] && echo PONG ;;
+*"cluster info")
+    if [ %(exists)d = 1 ] || [ -f "%(d)s/created" ]; then
+        printf 'cluster_state:ok\\r\\ncluster_slots_assigned:16384\\r\\n'
+    else
+        printf 'cluster_state:fail\\r\\ncluster_slots_assigned:0\\r\\n'
+    fi ;;
+*"--cluster create"*) touch "%(d)s/created" ;;
+esac
+exit 0
+""" % {"log": log, "d": d, "exists": exists, "answers": answers})
+    with open(os.path.join(d, "getent"), "w") as f:
+        f.write('#!/bin/sh\necho "10.0.0.${2#redis-c} $2"\n')
+    with open(os.path.join(d, "sleep"), "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    for x in ("redis-cli", "getent", "sleep"):
+        os.chmod(os.path.join(d, x), 0o755)
+    envp = {"PATH": d + ":" + os.environ.get("PATH", "/usr/bin:/bin")}
+    try:
+        p = subprocess.run(["sh", "-c", script("redis-cluster-init", CL)],
+                           env=envp, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        rc = p.returncode
+    except Exception as e:
+        return -1, [str(e)]
+    try:
+        with open(log) as f:
+            calls = [l.strip() for l in f]
+    except OSError:
+        calls = []
+    return rc, [c for c in calls if "--cluster create" in c]
+
+want_create = ("--cluster create " +
+               " ".join("10.0.0.%d:6379" % i for i in range(1, 7)) +
+               " --cluster-replicas 1 --cluster-yes")
+rc_new, cr_new = run_init(0, 1)
+rc_old, cr_old = run_init(1, 1)
+rc_dead, cr_dead = run_init(0, 0)
+check("cluster: redis-cluster-init creates a new cluster once (6 nodes, "
+      "1 replica each), leaves an existing one, fails on a silent node",
+      rc_new == 0 and cr_new == [want_create] and rc_old == 0 and
+      cr_old == [] and rc_dead != 0 and cr_dead == [],
+      "new: rc %r %r; existing: rc %r %r; silent: rc %r %r" %
+      (rc_new, cr_new, rc_old, cr_old, rc_dead, cr_dead))
+
+def seeds(url, scheme):
+    if not url.startswith(scheme + "://"):
+        return None, None
+    rest = url[len(scheme) + 3:]
+    hosts, _, path = rest.partition("/")
+    out = []
+    for hp in hosts.split(","):
+        h, _, p = hp.rpartition(":")
+        out.append((h, p))
+    return out, path
+
+sd, _ = seeds(cluster_url, "redis-cluster")
+check("cluster: the header's REDIS_URL is redis-cluster:// over the "
+      "nodes' port 6379",
+      sd is not None and len(sd) >= 1 and
+      all(h in nodes and p == "6379" for h, p in sd),
+      "REDIS_URL %r" % cluster_url)
+got = {s: env(s, CL).get("REDIS_URL") for s in ("ingest", "worker")}
+pw = {s: env(s, CL).get("HOOKLINE_REDIS_PASSWORD") for s in
+      ("ingest", "worker")}
+check("cluster: REDIS_URL and HOOKLINE_REDIS_PASSWORD reach ingest and "
+      "the workers",
+      cluster_url != "" and set(got.values()) == {cluster_url} and
+      set(pw.values()) == {"compose-test-pass"},
+      "REDIS_URL %r, password %r" % (got, pw))
+
+# Sentinel: the conf each sentinel writes, by running its script with
+# /data replaced by a scratch dir and redis-sentinel by cat.
+sentinels = ["sentinel%d" % i for i in range(1, 4)]
+def sentinel_conf(svc):
+    d = os.path.join(tmp, svc)
+    os.makedirs(d, exist_ok=True)
+    text = script(svc, SE).replace("/data/", d + "/").replace(
+        "exec redis-sentinel", "exec cat")
+    try:
+        p = subprocess.run(["sh", "-c", text], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        return p.returncode, p.stdout.decode(errors="replace").splitlines()
+    except Exception as e:
+        return -1, [str(e)]
+
+why, masters = [], set()
+for s in sentinels:
+    sv = SE.get(s, {})
+    rc, conf = sentinel_conf(s)
+    mon = [l.split() for l in conf if l.startswith("sentinel monitor ")]
+    idx = {l.split(" ", 2)[1] if l.startswith("sentinel ") else l: i
+           for i, l in enumerate(conf)}
+    ok = (rc == 0 and sv.get("profiles") == ["sentinel"] and
+          "port 26379" in conf and len(mon) == 1 and len(mon[0]) == 6 and
+          mon[0][3:5] == ["redis-primary", "6379"] and
+          len(sentinels) // 2 < int(mon[0][5]) <= len(sentinels) and
+          idx.get("resolve-hostnames", 99) < idx.get("monitor", -1) and
+          "sentinel announce-hostnames yes" in conf and
+          "sentinel resolve-hostnames yes" in conf)
+    if mon:
+        masters.add(mon[0][2])
+    if not ok:
+        why.append("%s: rc %r profiles %r conf %r" %
+                   (s, rc, sv.get("profiles"), conf))
+check("sentinel: three sentinels write a config monitoring redis-primary "
+      "by name with a majority quorum", not why and len(masters) == 1,
+      "; ".join(why) + " masters %r" % masters)
+
+p, r = cmdlist("redis-primary", SE), cmdlist("redis-replica", SE)
+check("sentinel: primary and replica (replicaof redis-primary), AOF, on "
+      "named volumes, announcing their service names",
+      SE.get("redis-primary", {}).get("profiles") == ["sentinel"] and
+      SE.get("redis-replica", {}).get("profiles") == ["sentinel"] and
+      flag(p, "--appendonly") == "yes" and flag(r, "--appendonly") == "yes"
+      and flag(p, "--replica-announce-ip") == "redis-primary" and
+      flag(r, "--replica-announce-ip") == "redis-replica" and
+      " ".join(r).find("--replicaof redis-primary 6379") >= 0 and
+      data_volume("redis-primary", SE, load("sentinel.yml")) and
+      data_volume("redis-replica", SE, load("sentinel.yml")),
+      "primary %r; replica %r" % (p, r))
+
+sd, master = seeds(sentinel_url, "redis-sentinel")
+got = {s: env(s, SE).get("REDIS_URL") for s in ("ingest", "worker")}
+check("sentinel: the header's REDIS_URL names the three sentinels "
+      "(26379) and the monitored master, and reaches ingest and workers",
+      sd is not None and sorted(h for h, _ in sd) == sentinels and
+      all(p == "26379" for _, p in sd) and masters == {master} and
+      set(got.values()) == {sentinel_url},
+      "REDIS_URL %r, masters %r, programs %r" %
+      (sentinel_url, masters, got))
 
 # The Dockerfile, as text: continuation lines joined, comments dropped.
 lines, cur = [], ""
