@@ -539,6 +539,10 @@ static int purge_all(struct ctl *c, long long *removed,
 
     if (hl_keys_dlq(c->cfg->prefix, key) != HL_OK)
         return HL_ETOOBIG;
+    /* on a cluster, MULTI and EXEC go to the node of the list's slot */
+    rc = ctl_redis_route(c, key, err);
+    if (rc != HL_OK)
+        return rc;
     if (ctl_redis_append(c, 1, multi, NULL) != HL_OK ||
         ctl_redis_append(c, 2, llen, NULL) != HL_OK ||
         ctl_redis_append(c, 2, del, NULL) != HL_OK ||
@@ -550,7 +554,7 @@ static int purge_all(struct ctl *c, long long *removed,
         one = ctl_redis_next(c, &r, err);
         if (one != HL_OK) {
             rc = one;
-            if (c->db->err)
+            if (ctl_redis_lost(c))
                 return rc;
             continue;
         }

@@ -285,9 +285,42 @@ static void persistence(struct doctor *d, struct check *k, const char *at) {
         freeReplyObject(r);
 }
 
+/* redis-cluster://: every primary answers and every slot is served. */
+static void check_cluster(struct doctor *d, struct check *k,
+                          const char *at) {
+    struct ctl_cluster_health h;
+    char err[HL_ERR_LEN];
+
+    if (ctl_cluster_health(d->c->cl, &h, err) != HL_OK) {
+        set(k, CTL_ST_FAIL, "check the seeds in REDIS_URL "
+            "(redis-cluster://host:port[,host:port...]) and the cluster: "
+            "redis-cli --cluster check <seed>", "%s", err);
+    } else if (h.served < HL_SLOT_COUNT) {
+        set(k, CTL_ST_FAIL, "assign the missing slots: redis-cli --cluster "
+            "fix <seed>", "Redis Cluster at %s: only %d of %d slots "
+            "served", at, h.served, HL_SLOT_COUNT);
+    } else if (h.reachable < h.primaries) {
+        set(k, CTL_ST_FAIL, "start that primary, or wait for its replica "
+            "to take over; then redis-cli --cluster check <seed>",
+            "Redis Cluster at %s: %d of %d primaries answer PING (%s "
+            "does not)", at, h.reachable, h.primaries, h.first_bad);
+    } else {
+        set(k, CTL_ST_PASS, NULL, "Redis Cluster at %s: %d primaries, all "
+            "%d slots served", at, h.primaries, HL_SLOT_COUNT);
+        if (h.aof_off > 0)
+            set(k, CTL_ST_WARN, "CONFIG SET appendonly yes on every "
+                "primary, and put `appendonly yes` in their redis.conf",
+                "Redis Cluster at %s: %d primaries, all %d slots served, "
+                "but appendonly is off on %d (%s): a restart loses events "
+                "ingest already acknowledged", at, h.primaries,
+                HL_SLOT_COUNT, h.aof_off, h.first_aof_off);
+    }
+    d->redis_ok = k->st != CTL_ST_FAIL;
+}
+
 static void check_redis(struct doctor *d) {
     const char *ping[1] = { "PING" };
-    char err[HL_ERR_LEN], at[128];
+    char err[HL_ERR_LEN], at[CTL_REDIS_WHERE_MAX];
     redisReply *r = NULL;
     struct check k;
 
@@ -296,14 +329,20 @@ static void check_redis(struct doctor *d) {
     if (ctl_redis_open(d->c, err) != HL_OK ||
         ctl_redis_cmd(d->c, &r, 1, ping, NULL, err) != HL_OK) {
         set(&k, CTL_ST_FAIL, "start Redis, or set REDIS_URL "
-            "(redis://[:password@]host:port/db or unix:///path) to the "
-            "one ingest and the workers use", "%s", err);
+            "(redis://[:password@]host:port/db, unix:///path, "
+            "redis-cluster://host:port,... or "
+            "redis-sentinel://host:port,.../MASTER) to the one ingest and "
+            "the workers use", "%s", err);
         report(d, &k);
         return;
     }
     freeReplyObject(r);
-    d->redis_ok = 1;
-    persistence(d, &k, at);
+    if (d->c->cl != NULL) {
+        check_cluster(d, &k, at);
+    } else {
+        d->redis_ok = 1;
+        persistence(d, &k, at);
+    }
     report(d, &k);
 }
 

@@ -95,7 +95,7 @@ static int read_parts(struct ctl *c, struct stats *st, char err[HL_ERR_LEN]) {
             if (one != HL_OK) {
                 if (rc == HL_OK)
                     rc = one;
-                if (c->db->err)
+                if (ctl_redis_lost(c))
                     return rc;
                 continue;
             }

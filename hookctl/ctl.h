@@ -19,6 +19,7 @@
 #include "hl_cfg.h"
 #include "hl_dlq.h"
 #include "hl_pages.h"
+#include "hl_slot.h"
 
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_FAIL 1
@@ -31,7 +32,10 @@ struct ctl {
     const struct hl_cfg *cfg;       /* borrowed */
     const char *cmd;                /* subcommand name, for messages */
     int json;                       /* --json given */
-    redisContext *db;               /* owned; NULL until ctl_redis_open() */
+    redisContext *db;               /* owned; NULL until ctl_redis_open();
+                                     * stays NULL for redis-cluster:// */
+    struct ctl_cluster *cl;         /* owned; redis-cluster:// only, NULL
+                                     * until ctl_redis_open() */
     struct hl_page *pages;          /* owned; NULL until ctl_pages() */
     size_t npages;
 };
@@ -76,28 +80,125 @@ void ctl_fmt_age(long long ms, char *out, size_t sz);
 
 /* ---- redis.c: the blocking connection ------------------------------- */
 
-/* Where Redis is, for messages: "host:port" or the socket path (never
- * the password), into `out` (112 bytes hold any). */
+/* REDIS_URL may name one server (redis://, unix://), a Redis Cluster
+ * (redis-cluster://seeds: cluster.c routes each command by its key) or a
+ * Sentinel master (redis-sentinel://sentinels/MASTER: the sentinels are
+ * asked for the primary once, at open). The calls below behave the same
+ * for all three. */
+
+#define CTL_REDIS_WHERE_MAX (HL_REDIS_SEEDS_MAX + HL_REDIS_MASTER_MAX + 40)
+
+/* Where Redis is, for messages (never the password), into `out`
+ * (CTL_REDIS_WHERE_MAX bytes hold any): "host:port" or the socket path;
+ * the seed list for a cluster; "MASTER via sentinels SEEDS" for a
+ * sentinel master. */
 void ctl_redis_where(const struct hl_redis_addr *a, char *out, size_t sz);
 
 /* Connects to REDIS_URL (AUTH and SELECT as configured), unless already
  * connected. Returns HL_OK, or HL_EIO with `err` saying why (never the
- * password). The connection is c->db, freed by ctl_cleanup(). */
+ * password). The connection is c->db (one server, or the sentinels'
+ * primary) or c->cl (a cluster), freed by ctl_redis_close(). */
 int ctl_redis_open(struct ctl *c, char err[HL_ERR_LEN]);
+
+/* One blocking connection to host:port (or to `unix_path` when it is
+ * not NULL or empty) with CTL_REDIS_TIMEOUT_MS on the connect and every
+ * command, then AUTH with `password` (borrowed; may be NULL or empty) and
+ * SELECT `db` when not 0. Caller owns; free with redisFree(). NULL with
+ * `err` set (never the password). */
+redisContext *ctl_redis_connect(const char *host, int port,
+                                const char *unix_path,
+                                const struct hl_secret *password, int db,
+                                char err[HL_ERR_LEN]);
+
+/* 1 once ctl_redis_open() succeeded (and ctl_redis_close() not called). */
+int ctl_redis_connected(const struct ctl *c);
+
+/* 1 when the last failure of ctl_redis_next() lost a connection: the
+ * replies still queued behind it will not come (stop reading them). */
+int ctl_redis_lost(const struct ctl *c);
+
+/* Closes the connection(s); a no-op when not connected. */
+void ctl_redis_close(struct ctl *c);
 
 /* Runs one command (argc strings with lengths; lens NULL: strlen). On
  * HL_OK *reply is the reply (caller owns; freeReplyObject()), which is
  * never an error reply; an error reply or a connection failure is HL_EIO
- * with `err` set. */
+ * with `err` set. On a cluster the command goes to the primary of the
+ * slot of argv[1] (every hookctl command names its key there); a keyless
+ * command (MULTI, EXEC, PING, CONFIG, INFO...) goes to the node chosen by
+ * ctl_redis_route(), or any primary. -MOVED refreshes the slot map and
+ * retries once on the named node, -ASK sends ASKING and the command to
+ * the named node, -TRYAGAIN and -CLUSTERDOWN are retried a few times
+ * (bounded by CTL_REDIS_TIMEOUT_MS). */
 int ctl_redis_cmd(struct ctl *c, redisReply **reply, int argc,
                   const char **argv, const size_t *lens,
                   char err[HL_ERR_LEN]);
 
 /* Queues a command for a pipeline; ctl_redis_next() reads the replies in
- * order. Returns HL_OK or HL_ENOMEM. */
+ * order. Returns HL_OK, HL_ENOMEM or HL_ESTATE (not connected). On a
+ * cluster each command goes to its key's node (as ctl_redis_cmd()); a
+ * failure to reach that node is reported by its ctl_redis_next(). */
 int ctl_redis_append(struct ctl *c, int argc, const char **argv,
                      const size_t *lens);
+
+/* The next reply of the pipeline, as ctl_redis_cmd() returns one. On a
+ * cluster a reply that is -MOVED, -ASK, -TRYAGAIN or -CLUSTERDOWN is
+ * replaced by the reply of the same command run again through
+ * ctl_redis_cmd()'s path (not for a command inside MULTI: there the error
+ * is returned as is). */
 int ctl_redis_next(struct ctl *c, redisReply **reply, char err[HL_ERR_LEN]);
+
+/* Takes reply `r` (not NULL; always taken): an error reply is freed and
+ * is HL_EIO with `err` "Redis: <its text>"; any other is HL_OK with *out
+ * = r (caller owns; freeReplyObject()). */
+int ctl_redis_reply(redisReply *r, redisReply **out, char err[HL_ERR_LEN]);
+
+/* Sends the keyless commands that follow (MULTI, EXEC...) to the node
+ * serving `key` (NUL-terminated; borrowed), until the next call; NULL
+ * clears the route. A no-op (HL_OK) for one server or a sentinel master.
+ * Call it before a MULTI whose commands name `key`. HL_OK, or HL_EIO /
+ * HL_ESTATE with `err` set (no primary serves the key's slot, not
+ * connected). */
+int ctl_redis_route(struct ctl *c, const char *key, char err[HL_ERR_LEN]);
+
+/* ---- cluster.c: a Redis Cluster behind the calls above ---------------- */
+
+struct ctl_cluster;
+
+/* What doctor says about a cluster. */
+struct ctl_cluster_health {
+    int primaries;                  /* primaries in the slot map */
+    int reachable;                  /* of them, answering PING */
+    int served;                     /* slots with a primary (of 16384) */
+    int aof_off;                    /* primaries with appendonly no */
+    int aof_unknown;                /* CONFIG GET refused or failed */
+    char first_bad[HL_SLOT_ADDR_MAX];  /* first unreachable primary */
+    char first_aof_off[HL_SLOT_ADDR_MAX];
+};
+
+/* Connects to the first reachable seed of `a` (borrowed; kept until
+ * ctl_cluster_free()) and reads CLUSTER SLOTS. Caller owns; free with
+ * ctl_cluster_free(). NULL with `err` set (never the password). */
+struct ctl_cluster *ctl_cluster_new(const struct hl_redis_addr *a,
+                                    char err[HL_ERR_LEN]);
+void ctl_cluster_free(struct ctl_cluster *cl);
+
+/* As ctl_redis_cmd() / _append() / _next() / _route() / _lost(). */
+int ctl_cluster_cmd(struct ctl_cluster *cl, redisReply **reply, int argc,
+                    const char **argv, const size_t *lens,
+                    char err[HL_ERR_LEN]);
+int ctl_cluster_append(struct ctl_cluster *cl, int argc, const char **argv,
+                       const size_t *lens);
+int ctl_cluster_next(struct ctl_cluster *cl, redisReply **reply,
+                     char err[HL_ERR_LEN]);
+int ctl_cluster_route(struct ctl_cluster *cl, const char *key,
+                      char err[HL_ERR_LEN]);
+int ctl_cluster_lost(const struct ctl_cluster *cl);
+
+/* PINGs every primary of the slot map (and asks CONFIG GET appendonly)
+ * and fills *h. HL_OK, or HL_EIO with `err` set when no map is known. */
+int ctl_cluster_health(struct ctl_cluster *cl, struct ctl_cluster_health *h,
+                       char err[HL_ERR_LEN]);
 
 /* ---- workers.c: who is live, who owns which partition --------------- */
 

@@ -197,9 +197,7 @@ void ctl_fmt_age(long long ms, char *out, size_t sz) {
 }
 
 void ctl_cleanup(struct ctl *c) {
-    if (c->db != NULL)
-        redisFree(c->db);
-    c->db = NULL;
+    ctl_redis_close(c);
     hl_pages_free(c->pages, c->npages);
     c->pages = NULL;
     c->npages = 0;

@@ -70,7 +70,7 @@ int ctl_lease_owners(struct ctl *c, char (*owners)[HL_ID_MAX],
 
     for (n = 0; n < parts; n++)
         owners[n][0] = '\0';
-    if (c->db == NULL) {
+    if (!ctl_redis_connected(c)) {
         snprintf(err, HL_ERR_LEN, "Redis: not connected");
         return HL_EIO;
     }
@@ -83,7 +83,7 @@ int ctl_lease_owners(struct ctl *c, char (*owners)[HL_ID_MAX],
         if (one != HL_OK) {
             if (rc == HL_OK)
                 rc = one;
-            if (c->db->err)
+            if (ctl_redis_lost(c))
                 return rc;          /* the connection is gone */
             continue;
         }
