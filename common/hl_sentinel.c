@@ -279,8 +279,11 @@ static void query_reply_cb(redisAsyncContext *ac, void *reply, void *priv) {
         return;
     rc = hl_sentinel_parse_addr(reply, host, &port);
     if (rc != HL_OK) {
+        const redisReply *r = reply;
+
         ask_failed(s, rc == HL_ENOTFOUND ? "master unknown"
-                                         : "unexpected reply");
+                      : r->type == REDIS_REPLY_ERROR ? r->str
+                      : "unexpected reply");
         return;
     }
     evtimer_del(s->qtimer);
