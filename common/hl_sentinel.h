@@ -2,13 +2,20 @@
  * master name, on a libevent base, for hl_store's redis-sentinel://.
  *
  * It asks the sentinels (one at a time, in turn, until one answers)
- * SENTINEL get-master-addr-by-name MASTER, and keeps one subscription to
- * +switch-master on a sentinel that answered, so a failover is seen at
- * once; a poll every HL_SENTINEL_POLL_MS is the fallback when no
- * subscription is up (a sentinel restarted, a message lost). Whenever
- * the answer names a different address than the last one, the address
- * callback fires. hl_sentinel_recheck() asks at once (hl_store calls it
- * when the primary's connection is lost or a write gets -READONLY).
+ * SENTINEL get-master-addr-by-name MASTER, each question bounded by
+ * HL_SENTINEL_TIMEOUT_MS (a nil answer, an error, a timeout or a lost
+ * connection moves on to the next sentinel), and keeps one subscription
+ * to +switch-master on a sentinel that answered, so a failover is seen
+ * at once: a message naming our master calls back with its new address
+ * right away, and the sentinel that sent it is then asked to confirm
+ * (its answer wins). The poll every HL_SENTINEL_POLL_MS runs whether or
+ * not the subscription is up; it is what finds the primary while no
+ * subscription is (a sentinel restarted, a message lost; the
+ * subscription is opened again after the next answer). Whenever an
+ * answer or a message names a different address than the last one, the
+ * address callback fires. hl_sentinel_recheck() asks at once (hl_store
+ * calls it when the primary's connection is lost or a write gets
+ * -READONLY); an answer that repeats the last address calls nothing.
  *
  * Sentinels are spoken to without AUTH (the password in REDIS_URL or
  * HOOKLINE_REDIS_PASSWORD is the data nodes'). hiredis rules as in
@@ -56,7 +63,9 @@ struct hl_sentinel *hl_sentinel_new(struct event_base *base,
                                     hl_sentinel_cb *cb, void *arg,
                                     char err[HL_ERR_LEN]);
 
-/* Starts asking. HL_OK or HL_ENOMEM. */
+/* Starts asking (a second call does nothing). HL_OK; HL_ENOMEM is
+ * reserved: a connection that cannot be made now is retried like any
+ * other failed question. */
 int hl_sentinel_start(struct hl_sentinel *s);
 
 /* Asks the sentinels now (no-op while a question is in flight). */
