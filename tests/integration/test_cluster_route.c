@@ -4,7 +4,9 @@
  * partition keys and plain keys, so every primary's ranges) answer
  * through it; hookline's lease and enqueue scripts run per partition
  * through hl_cluster_script(); a request in flight past its deadline is
- * called back with NULL once, on time; a slot migrated by hand (SETSLOT IMPORTING/MIGRATING and
+ * called back with NULL once, on time; hl_store (ingest's and the
+ * worker's interface) on redis-cluster:// writes to every primary and
+ * WAITs once per node; a slot migrated by hand (SETSLOT IMPORTING/MIGRATING and
  * MIGRATE of one key) is followed by ASK (ASKING counted on the target)
  * and, once the slot is reassigned with SETSLOT NODE, by MOVED (a map
  * refresh counted), with every value still read back; a primary killed
@@ -19,6 +21,7 @@
 #include "hl_keys.h"
 #include "hl_log.h"
 #include "hl_slot.h"
+#include "hl_store.h"
 #include "hl_time.h"
 
 #include <stdarg.h>
@@ -304,6 +307,104 @@ cleanup:
     HT_CHECK_END();
 }
 
+/* ---- hl_store over the cluster ------------------------------------ */
+
+#define STORE_PARTS 64
+static int store_ups;
+
+static void store_res_cb(struct hl_store *st, redisReply *reply,
+                         void *arg) {
+    (void)st;
+    res_cb(NULL, reply, arg);
+}
+
+static void store_state_cb(struct hl_store *st, int up, void *arg) {
+    (void)st;
+    (void)arg;
+    if (up)
+        store_ups++;
+}
+
+/* ingest's path: hl_store on redis-cluster:// reaches every primary by
+ * key, and hl_store_wait() asks each node that took a write (WAIT once
+ * per node, the smallest count wins). */
+static void check_store(const struct ht_cluster *c, struct event_base *base) {
+    static char keys[STORE_PARTS][HL_KEY_MAX];
+    const char *kp[STORE_PARTS];
+    struct hl_redis_addr addr;
+    struct hl_store *st = NULL;
+    struct res r[STORE_PARTS], w1, w2;
+    char err[HL_ERR_LEN];
+    long long end;
+    int i, ok = 0;
+
+    HT_CHECK_BEGIN("hl_store on redis-cluster://: LPUSH to 64 partitions "
+                   "on all primaries; WAIT 1 per node answers 1, and so "
+                   "does WAIT 2 (one replica each) at its timeout");
+    memset(&addr, 0, sizeof(addr));
+    addr.kind = HL_REDIS_CLUSTER;
+    snprintf(addr.seeds, sizeof(addr.seeds), "%s", c->seeds);
+    st = hl_store_new(base, &addr, CMD_TIMEOUT_MS, err);
+    if (!HT_ASSERT_TRUE(st != NULL))
+        goto cleanup;
+    hl_store_set_state_cb(st, store_state_cb, NULL);
+    for (i = 0; i < STORE_PARTS; i++) {
+        const char *argv[3] = { "LPUSH", keys[i], "v" };
+        size_t lens[3];
+
+        hl_keys_queue("store", i, keys[i]);
+        kp[i] = keys[i];
+        lens[0] = 5;
+        lens[1] = strlen(keys[i]);
+        lens[2] = 1;
+        if (i == 0)     /* nothing is sent before the map is known */
+            HT_ASSERT_EQ_INT(hl_store_command(st, store_res_cb, &r[0], 3,
+                                              argv, lens), HL_EAGAIN);
+    }
+    HT_ASSERT_EQ_INT(hl_store_start(st), HL_OK);
+    end = hl_time_mono_ms() + 10000;
+    while (!hl_store_ready(st) && hl_time_mono_ms() < end) {
+        struct timeval tv = { 0, 10000 };
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    if (!HT_ASSERT_TRUE(hl_store_ready(st)))
+        goto cleanup;
+    HT_ASSERT_EQ_INT(store_ups, 1);
+    for (i = 0; i < STORE_PARTS; i++) {
+        const char *argv[3] = { "LPUSH", keys[i], "v" };
+        size_t lens[3] = { 5, strlen(keys[i]), 1 };
+
+        memset(&r[i], 0, sizeof(r[i]));
+        if (hl_store_command(st, store_res_cb, &r[i], 3, argv, lens)
+            == HL_OK)
+            outstanding++;
+    }
+    pump(base, CMD_TIMEOUT_MS);
+    for (i = 0; i < STORE_PARTS; i++)
+        ok += r[i].done == 1 && r[i].type == REDIS_REPLY_INTEGER;
+    HT_ASSERT_EQ_INT(ok, STORE_PARTS);
+    memset(&w1, 0, sizeof(w1));
+    memset(&w2, 0, sizeof(w2));
+    if (HT_ASSERT_EQ_INT(hl_store_wait(st, kp, STORE_PARTS, 1, 2000,
+                                       store_res_cb, &w1), HL_OK))
+        outstanding++;
+    if (HT_ASSERT_EQ_INT(hl_store_wait(st, kp, STORE_PARTS, 2, 300,
+                                       store_res_cb, &w2), HL_OK))
+        outstanding++;
+    pump(base, CMD_TIMEOUT_MS);
+    HT_ASSERT_EQ_INT(w1.done, 1);
+    HT_ASSERT_EQ_INT(w1.type, REDIS_REPLY_INTEGER);
+    HT_ASSERT_EQ_INT(w1.integer, 1);
+    HT_ASSERT_EQ_INT(w2.done, 1);
+    HT_ASSERT_EQ_INT(w2.type, REDIS_REPLY_INTEGER);
+    HT_ASSERT_EQ_INT(w2.integer, 1);
+cleanup:
+    hl_store_free(st);
+    outstanding = 0;
+    HT_CHECK_END();
+}
+
 /* Runs `script` once per partition 0..SCRIPT_PARTS-1 (lease: KEYS =
  * lease, ARGV = acquire a1 a2; enqueue: KEYS = seen, queue, ARGV = a1 a2)
  * through the router; returns how many answered the integer `want`.
@@ -470,6 +571,7 @@ int main(void) {
     HT_CHECK_END();
 
     check_scripts(base, cl);
+    check_store(&c, base);
     check_deadline(base, cl);
     check_migrate(&c, base, cl);
     check_failover(&c, base, cl);
