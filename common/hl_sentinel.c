@@ -336,8 +336,15 @@ static void qtimer_cb(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     if (s->qstate == Q_WAIT) {
         /* connect or answer took too long: a hung sentinel keeps the
-         * socket open, so the connection goes */
+         * socket open, so the connection goes, and so does a
+         * subscription to it, which would never carry a message; the
+         * next answer subscribes to the sentinel that gave it */
         drop(&s->qac);
+        if (s->sac != NULL && s->sidx == s->qidx) {
+            evtimer_del(s->stimer);
+            drop(&s->sac);
+            s->sstate = S_NONE;
+        }
         ask_failed(s, "timeout");
         return;
     }

@@ -3,8 +3,10 @@
  * an error answer (the next sentinel is asked), a +switch-master message
  * (the callback fires from the message itself, before any question is
  * asked), a message about another master (ignored), a message the
- * sentinel then contradicts (its answer wins), and a subscription the
- * sentinel closes (polling goes on and it subscribes again).
+ * sentinel then contradicts (its answer wins), a subscription the
+ * sentinel closes (polling goes on and it subscribes again), and a
+ * subscribed sentinel that hangs (the subscription moves to the
+ * sentinel that answers).
  *
  * A fake is a libevent listener on a free loopback port, on the test's
  * own event base: each SENTINEL get-master-addr-by-name gets the scripted
@@ -32,7 +34,12 @@
 #define CONNS_MAX 16
 #define WAIT_MS 3000            /* an expected callback, at most */
 
-enum fake_mode { FK_ADDR, FK_NIL, FK_ERR };
+enum fake_mode {
+    FK_ADDR,    /* answers the address */
+    FK_NIL,     /* answers nil */
+    FK_ERR,     /* answers an error */
+    FK_HANG     /* counts the question, never answers */
+};
 
 /* One fake sentinel. */
 struct fake {
@@ -83,6 +90,8 @@ static void fake_answer(struct fake *fk, struct evbuffer *out) {
     char port[16];
 
     fk->queries++;
+    if (fk->mode == FK_HANG)
+        return;
     if (fk->mode == FK_NIL) {
         evbuffer_add_printf(out, "*-1\r\n");
         return;
@@ -437,6 +446,42 @@ done:
     HT_CHECK_END();
 }
 
+static void check_hung_subscribed(struct event_base *base) {
+    struct fake a, b;
+    struct hl_sentinel *s = NULL;
+    struct watch w = { 0, 0, 0, NULL };
+    char seeds[128];
+
+    HT_CHECK_BEGIN("the subscribed sentinel hangs: its question times out, "
+                   "the next one answers (same port: no callback) and the "
+                   "subscription moves there and carries messages");
+    if (!HT_ASSERT_EQ_INT(fake_start(&a, base, FK_ADDR, 7001), HL_OK) ||
+        !HT_ASSERT_EQ_INT(fake_start(&b, base, FK_ADDR, 7001), HL_OK))
+        goto done;
+    snprintf(seeds, sizeof(seeds), "127.0.0.1:%d,127.0.0.1:%d", a.port,
+             b.port);
+    s = watcher(base, seeds, &w);
+    if (s == NULL || !HT_ASSERT_TRUE(pump_calls(base, &w, 1, WAIT_MS)) ||
+        !HT_ASSERT_TRUE(pump_until(base, &a.subscribes, 1, WAIT_MS)))
+        goto done;
+    a.mode = FK_HANG;
+    HT_ASSERT_TRUE(pump_until(base, &b.subscribes, 1,
+                              HL_SENTINEL_POLL_MS +
+                              HL_SENTINEL_TIMEOUT_MS + 1000));
+    HT_ASSERT_EQ_INT(w.calls, 1);
+    pump_until(base, NULL, 0, 50);
+    b.answer = 7006;
+    if (HT_ASSERT_EQ_INT(fake_push(&b, MASTER " 127.0.0.1 7001 "
+                                   "127.0.0.1 7006"), HL_OK) &&
+        HT_ASSERT_TRUE(pump_calls(base, &w, 2, WAIT_MS)))
+        HT_ASSERT_EQ_INT(w.port, 7006);
+done:
+    hl_sentinel_free(s);
+    fake_stop(&a);
+    fake_stop(&b);
+    HT_CHECK_END();
+}
+
 int main(void) {
     struct event_base *base;
 
@@ -454,6 +499,7 @@ int main(void) {
     check_contradicted(base);
     check_resubscribe(base);
     check_none_answer(base);
+    check_hung_subscribed(base);
     event_base_free(base);
     return ht_summary();
 }
