@@ -287,6 +287,8 @@ static int ctl(struct ctx *x, const char *const *args, struct run *r) {
         return HT_FAIL("hookctl: %s", err);
     if (r->out == NULL)
         return HT_FAIL("hookctl gave no output buffer");
+    HT_ASSERT_NOT_CONTAINS(r->out, "Sanitizer");
+    HT_ASSERT_NOT_CONTAINS(r->out, "runtime error");
     return 1;
 }
 
