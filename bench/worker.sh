@@ -15,6 +15,13 @@
 #     100,000); events/s from the first POST to the last reply, and each
 #     process's CPU meanwhile.
 #   - the workers' peak RSS (VmHWM) over all three.
+#   - cluster: the max run again with REDIS_URL=redis-cluster://... on a
+#     3-primary, 3-replica Redis Cluster of six redis-servers on this same
+#     machine (bench/cluster.sh), beside the single-Redis figure: on one
+#     machine the cluster cannot add capacity, so the pair shows what the
+#     routing costs, not how far it scales. (No drain here: its preload
+#     renames every partition's queue in one MULTI, which a cluster
+#     refuses across slots.)
 # Every phase also checks that each accepted event got exactly one reply
 # and that queues, in-flight lists and the dead letters end empty.
 # Figures are printed beside the targets, never judged: it exits 0 whatever
@@ -22,20 +29,24 @@
 #
 # Environment: BENCH_SECONDS (10), BENCH_WORKERS ("1 2 4"), BENCH_RATE
 # (2000), BENCH_DRAIN_EVENTS (30000), HOOKLINE_REORDER_MS (200, passed to
-# the workers), BENCH_KEEP=1 keeps the run dir (logs). It starts its own
-# redis-server on a free loopback port, fakegraph, ingest and workers, and
-# stops exactly the processes it started.
+# the workers), BENCH_CLUSTER (1; 0 skips the cluster runs), BENCH_KEEP=1
+# keeps the run dir (logs). It starts its own redis-server on a free
+# loopback port (later the cluster's six), fakegraph, ingest and workers,
+# and stops exactly the processes it started.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+# shellcheck source=bench/cluster.sh
+. bench/cluster.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 WORKER_COUNTS=${BENCH_WORKERS:-"1 2 4"}
 RATE=${BENCH_RATE:-2000}
 DRAIN_EVENTS=${BENCH_DRAIN_EVENTS:-30000}
 REORDER_MS=${HOOKLINE_REORDER_MS:-200}
+WITH_CLUSTER=${BENCH_CLUSTER:-1}
 PARTITIONS=16
 PREFIX=hookline
 BACKLOG=10000                       # max mode: events posted, unanswered
@@ -54,6 +65,11 @@ PIDS=()                             # long-lived: redis, fakegraph, ingest
 WPIDS=()                            # the current set of workers
 E2E_PID=
 KEEP=${BENCH_KEEP:-0}
+ON_CLUSTER=0                        # 1 once the cluster runs are on
+STORE_URL=                          # REDIS_URL of ingest and the workers
+REDIS_PIDS=()                       # the Redis processes in use
+REDIS_LABEL=redis                   # their name in the CPU line
+LOG_TAG=                            # "-cluster" in the cluster runs' logs
 
 die() { KEEP=1; die_as "worker bench" "$@"; }
 
@@ -70,8 +86,25 @@ trap 'exit 130' INT TERM
 
 rcli() { redis-cli -p "$REDIS_PORT" --raw "$@"; }
 
+# cluster_each CMD SUFFIX: CMD <prefix>:{n}:SUFFIX for every partition n
+# through one redis-cli -c (it follows the redirects); one answer a line.
+cluster_each() {
+    local n
+    for n in $(seq 0 $((PARTITIONS - 1))); do
+        printf '%s %s:{%d}:%s\n' "$1" "$PREFIX" "$n" "$2"
+    done | redis-cli -c -p "${CLUSTER_PORTS[0]}" --raw 2>/dev/null |
+        grep -v '^-> Redirected' || true
+}
+
 # "held owners max_per_owner" of the partition leases.
 lease_summary() {
+    if [ "$ON_CLUSTER" = 1 ]; then
+        # one slot per partition: a script could not read them all
+        cluster_each GET lease | awk 'NF { held++; c[$1]++ }
+            END { for (o in c) { d++; if (c[o] > m) m = c[o] }
+                  print held + 0, d + 0, m + 0 }'
+        return 0
+    fi
     rcli eval "
         local owners, held, distinct, maxper = {}, 0, 0, 0
         for n = 0, tonumber(ARGV[2]) - 1 do
@@ -91,6 +124,14 @@ lease_summary() {
 
 # "queued inflight dead_letters" summed over every partition.
 leftovers() {
+    if [ "$ON_CLUSTER" = 1 ]; then
+        printf '%s %s %s\n' \
+            "$(cluster_each LLEN q | awk '{ n += $1 } END { print n + 0 }')" \
+            "$(cluster_each LLEN inflight |
+                awk '{ n += $1 } END { print n + 0 }')" \
+            "$(ccli LLEN "$PREFIX:dlq" 2>/dev/null | grep -v '^-> ')"
+        return 0
+    fi
     rcli eval "
         local q, f = 0, 0
         for n = 0, tonumber(ARGV[2]) - 1 do
@@ -137,19 +178,19 @@ start_workers() {
     WPIDS=()
     t0=$(now_ms)
     for i in $(seq 1 "$w"); do
-        env REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+        env REDIS_URL="$STORE_URL" \
             GRAPH_API_BASE="http://127.0.0.1:$FG_PORT" \
             MESSENGER_PAGE_ID=$PAGE MESSENGER_PAGE_ACCESS_TOKEN=$TOKEN \
             HOOKLINE_PREFIX=$PREFIX HOOKLINE_PARTITIONS=$PARTITIONS \
             HOOKLINE_REORDER_MS="$REORDER_MS" HOOKLINE_LOG=warn \
-            "$WORKER" 2>"$RUN_DIR/worker-w$w-$i.log" </dev/null &
+            "$WORKER" 2>"$RUN_DIR/worker$LOG_TAG-w$w-$i.log" </dev/null &
         WPIDS+=("$!")
     done
     share=$(( (PARTITIONS + w - 1) / w ))
     for i in $(seq 1 300); do
         for p in "${WPIDS[@]}"; do
             kill -0 "$p" 2>/dev/null || {
-                cat "$RUN_DIR"/worker-w"$w"-*.log >&2
+                cat "$RUN_DIR"/worker"$LOG_TAG"-w"$w"-*.log >&2
                 die "a worker exited during startup"
             }
         done
@@ -187,26 +228,25 @@ stop_workers() {
 # of the posting window: from 1 s in, for BENCH_SECONDS - 2 s but at most
 # 4 s (a flat-out run may end early at MAX_EVENTS).
 run_e2e() {
-    local name=$1 out="$RUN_DIR/$1.out" a b ms t0 pids mb0 mt0 mb1 mt1
+    local name=$1 out="$RUN_DIR/$1.out" a b ms t0 mb0 mt0 mb1 mt1
     shift
     "$E2E" "$@" >"$out" 2>&1 </dev/null &
     E2E_PID=$!
     if [ "${SAMPLE_CPU:-0}" = 1 ] && [ "$SECONDS_PER_RUN" -ge 3 ]; then
         sleep 1
-        pids=("$INGEST_PID" "$REDIS_PID" "$FG_PID" "$E2E_PID")
-        a=()
-        for p in "${pids[@]}"; do a+=("$(cpu_ticks "$p")"); done
-        a+=("$(cpu_sum "${WPIDS[@]}")")
+        a=("$(cpu_ticks "$INGEST_PID")" "$(cpu_sum "${REDIS_PIDS[@]}")"
+           "$(cpu_ticks "$FG_PID")" "$(cpu_ticks "$E2E_PID")"
+           "$(cpu_sum "${WPIDS[@]}")")
         read -r mb0 mt0 < <(machine_ticks)
         t0=$(now_ms)
         sleep $((SECONDS_PER_RUN - 2 < 4 ? SECONDS_PER_RUN - 2 : 4))
         ms=$(( $(now_ms) - t0 ))
-        b=()
-        for p in "${pids[@]}"; do b+=("$(cpu_ticks "$p")"); done
-        b+=("$(cpu_sum "${WPIDS[@]}")")
+        b=("$(cpu_ticks "$INGEST_PID")" "$(cpu_sum "${REDIS_PIDS[@]}")"
+           "$(cpu_ticks "$FG_PID")" "$(cpu_ticks "$E2E_PID")"
+           "$(cpu_sum "${WPIDS[@]}")")
         read -r mb1 mt1 < <(machine_ticks)
         CPU_LINE="ingest $(cpu_pct $((b[0] - a[0])) "$ms"),"
-        CPU_LINE+=" redis $(cpu_pct $((b[1] - a[1])) "$ms"),"
+        CPU_LINE+=" $REDIS_LABEL $(cpu_pct $((b[1] - a[1])) "$ms"),"
         CPU_LINE+=" fakegraph $(cpu_pct $((b[2] - a[2])) "$ms"),"
         CPU_LINE+=" poster $(cpu_pct $((b[3] - a[3])) "$ms"),"
         CPU_LINE+=" workers $(cpu_pct $((b[4] - a[4])) "$ms") (sum);"
@@ -249,6 +289,8 @@ done
 
 # on a free loopback port (up to 3 ports)
 start_redis "$RUN_DIR" 3 REDIS_PORT REDIS_PID
+STORE_URL="redis://127.0.0.1:$REDIS_PORT/0"
+REDIS_PIDS=("$REDIS_PID")
 
 env PORT=0 HOOKLINE_LISTEN=127.0.0.1 HOOKLINE_LOG=info \
     MESSENGER_PAGE_ACCESS_TOKEN=$TOKEN \
@@ -258,22 +300,33 @@ PIDS+=("$FG_PID")
 FG_PORT=$(wait_listening "$RUN_DIR/fakegraph.log" "$FG_PID") \
     || { cat "$RUN_DIR/fakegraph.log" >&2; die "fakegraph did not start"; }
 
-env PORT=0 HOOKLINE_LISTEN=127.0.0.1 HOOKLINE_LOG=info \
-    MESSENGER_VERIFY_TOKEN=bench-verify-token MESSENGER_APP_SECRET=$SECRET \
-    REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-    HOOKLINE_PREFIX=$PREFIX HOOKLINE_PARTITIONS=$PARTITIONS \
-    "$INGEST" 2>"$RUN_DIR/ingest.log" </dev/null &
-INGEST_PID=$!
-PIDS+=("$INGEST_PID")
-INGEST_PORT=$(wait_listening "$RUN_DIR/ingest.log" "$INGEST_PID") \
-    || { cat "$RUN_DIR/ingest.log" >&2; die "ingest did not start"; }
-wait_http "http://127.0.0.1:$INGEST_PORT/readyz" 200 || true
+# start_ingest LOG: ingest on STORE_URL; sets INGEST_PID and INGEST_PORT
+# and waits (bounded) until /readyz says Redis is reachable.
+start_ingest() {
+    env PORT=0 HOOKLINE_LISTEN=127.0.0.1 HOOKLINE_LOG=info \
+        MESSENGER_VERIFY_TOKEN=bench-verify-token \
+        MESSENGER_APP_SECRET=$SECRET REDIS_URL="$STORE_URL" \
+        HOOKLINE_PREFIX=$PREFIX HOOKLINE_PARTITIONS=$PARTITIONS \
+        "$INGEST" 2>"$RUN_DIR/$1" </dev/null &
+    INGEST_PID=$!
+    PIDS+=("$INGEST_PID")
+    INGEST_PORT=$(wait_listening "$RUN_DIR/$1" "$INGEST_PID") \
+        || { cat "$RUN_DIR/$1" >&2; die "ingest did not start"; }
+    wait_http "http://127.0.0.1:$INGEST_PORT/readyz" 200 || true
+}
+start_ingest ingest.log
 
 nw=$(wc -w <<<"$WORKER_COUNTS")
+est=$((nw * (2 * SECONDS_PER_RUN + 15)))
+also=
+if [ "$WITH_CLUSTER" = 1 ]; then
+    est=$((est + 5 + nw * (SECONDS_PER_RUN + 8)))
+    also=", ${SECONDS_PER_RUN}s flat out on a cluster"
+fi
 say ""
 say "hookline worker bench: workers \"$WORKER_COUNTS\"; per set a" \
     "$DRAIN_EVENTS-event drain, ${SECONDS_PER_RUN}s at $RATE events/s," \
-    "${SECONDS_PER_RUN}s flat out (~$((nw * (2 * SECONDS_PER_RUN + 15))) s);"
+    "${SECONDS_PER_RUN}s flat out$also (~$est s);"
 say "reorder window $REORDER_MS ms; $(nproc) cores;" \
     "ingest :$INGEST_PORT, fakegraph :$FG_PORT, redis :$REDIS_PORT"
 
@@ -387,6 +440,81 @@ for w in $WORKER_COUNTS; do
 done
 
 # ---------------------------------------------------------------------------
+# The flat-out run again, on a 3-primary Redis Cluster
+# ---------------------------------------------------------------------------
+
+declare -A C_EPS C_P99 C_LOST C_DUP C_CPU C_LEFT C_CODES C_WARNS C_NOTES
+if [ "$WITH_CLUSTER" = 1 ]; then
+    # The single Redis and its ingest go first: nothing idle of ours runs
+    # beside the cluster.
+    stop_pid "$INGEST_PID"
+    stop_pid "$REDIS_PID"
+    printf '  cluster: '
+    t0=$(now_ms)
+    start_cluster "$RUN_DIR/cluster"
+    ON_CLUSTER=1
+    STORE_URL=$CLUSTER_URL
+    REDIS_PIDS=("${CLUSTER_PIDS[@]}")
+    REDIS_LABEL="redis (6 nodes)"
+    LOG_TAG=-cluster
+    start_ingest ingest-cluster.log
+    printf '3+3 nodes up and ingest ready in %s ms (primaries :%s)\n' \
+        $(( $(now_ms) - t0 )) "$(cluster_primaries | paste -sd, | \
+            sed 's/,/, :/g')"
+    for w in $WORKER_COUNTS; do
+        set_no=$((set_no + 1))
+        base=$((2000000000000000 + set_no * 10000000))
+        printf '  %d worker(s) on the cluster: ' "$w"
+        C_NOTES[$w]=
+        if ! start_workers "$w"; then
+            C_NOTES[$w]=" skipped: partitions not shared out ($UNBALANCED)"
+            C_EPS[$w]=-
+            C_P99[$w]=-
+            C_LOST[$w]=-
+            C_DUP[$w]=-
+            C_LEFT[$w]=$(leftovers)
+            stop_workers
+            C_CODES[$w]=$STOP_CODES
+            C_WARNS[$w]=
+            printf 'NOT balanced in 30 s (%s); skipped\n' "$UNBALANCED"
+            continue
+        fi
+        printf 'balanced in %s ms; ' "$BALANCE_MS"
+        CPU_LINE=
+        SAMPLE_CPU=1 run_e2e "max-cluster-w$w" post \
+            --ingest "http://127.0.0.1:$INGEST_PORT/webhook" \
+            --graph "http://127.0.0.1:$FG_PORT" --secret "$SECRET" \
+            --page "$PAGE" --tag "w${w}c$$" --rate 0 --per-body 10 \
+            --backlog "$BACKLOG" --seconds "$SECONDS_PER_RUN" --conns 16 \
+            --max-events "$MAX_EVENTS" \
+            --user-base $((base + 2000000)) --drain-ms 60000
+        f="$RUN_DIR/max-cluster-w$w.out"
+        C_EPS[$w]=$(field eps "$f")
+        C_P99[$w]=$(field p99_ms "$f")
+        C_LOST[$w]=$(field missing "$f")
+        C_DUP[$w]=$(field dup "$f")
+        C_CPU[$w]=$CPU_LINE
+        [ "$(field post_errors "$f")" = 0 ] ||
+            C_NOTES[$w]+=" post_errors=$(field post_errors "$f")"
+        [ "$(field timed_out "$f")" = 1 ] && C_NOTES[$w]+=" timed-out"
+        [ "$(field capped "$f")" = 1 ] &&
+            C_NOTES[$w]+=" ended-at-$MAX_EVENTS-events-after-$(field \
+                span_ms "$f")-ms"
+        printf 'max %s/s; ' "${C_EPS[$w]}"
+        sleep 0.5
+        C_LEFT[$w]=$(leftovers)
+        stop_workers
+        C_CODES[$w]=$STOP_CODES
+        C_WARNS[$w]=$(cat "$RUN_DIR"/worker-cluster-w"$w"-*.log \
+            2>/dev/null |
+            sed -n 's/.*"level":"\(warn\|error\)".*"msg":"\([a-z_]*\)".*/\2/p' |
+            sort | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""),
+                $2, $1 }')
+        printf 'stopped (exit %s)\n' "$STOP_CODES"
+    done
+fi
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 
@@ -432,6 +560,33 @@ for w in $WORKER_COUNTS; do
     [ -n "${WARNS[$w]}" ] && say "  worker warnings: ${WARNS[$w]}"
     [ -n "${NOTES[$w]}" ] && say "  notes:${NOTES[$w]}"
 done
+if [ "$WITH_CLUSTER" = 1 ]; then
+    say ""
+    say "end to end (10-event POSTs, flat out): one Redis vs a 3-primary," \
+        "3-replica Redis Cluster on this same machine (the routing's cost," \
+        "not scaling: all six nodes share these $(nproc) cores)"
+    printf '%7s | %10s | %10s %8s | %11s %8s | %7s | %s\n' workers \
+        "drain ev/s" "single ev/s" "its p99" "cluster ev/s" "its p99" \
+        "c/s" "cluster lost dup"
+    for w in $WORKER_COUNTS; do
+        printf '%7s | %10s | %10s %8s | %11s %8s | %7s | %s %s\n' "$w" \
+            "${DRAIN_EPS[$w]}" "${MAX_EPS[$w]}" "${MAX_P99[$w]}" \
+            "${C_EPS[$w]}" "${C_P99[$w]}" \
+            "$(awk -v a="$(num "${C_EPS[$w]}")" -v b="$(num \
+                "${MAX_EPS[$w]}")" 'BEGIN { if (a > 0 && b > 0)
+                printf "%.2fx", a / b; else printf "-" }')" \
+            "${C_LOST[$w]}" "${C_DUP[$w]}"
+    done
+    for w in $WORKER_COUNTS; do
+        say "$w worker(s) on the cluster: left queued/inflight/dlq:" \
+            "${C_LEFT[$w]// /\/}; exit codes ${C_CODES[$w]}"
+        say "  cpu flat out (share of one core): ${C_CPU[$w]:-not sampled}"
+        [ -n "${C_WARNS[$w]}" ] && say "  worker warnings: ${C_WARNS[$w]}"
+        [ -n "${C_NOTES[$w]}" ] && say "  notes:${C_NOTES[$w]}"
+    done
+    say "drain ev/s = the worker-only ceiling, measured on the single Redis."
+fi
+say ""
 say "latency = POST handed to the socket -> Send API call at the fake" \
     "Graph (an upper bound of rx -> reply); e2e ev/s = replies / (first" \
     "POST -> last reply); lost -1 = fake Graph log overflowed (unknown)."
