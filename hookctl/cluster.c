@@ -85,18 +85,23 @@ static void sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
-/* The slot of the command's key, or -1 for a keyless command. */
+/* The slot of the command's key, or -1 for a keyless command. The key
+ * is argv[1], except for EVAL/EVALSHA (argv[3], the first of KEYS). */
 static int key_slot(int argc, const char **argv, const size_t *lens) {
+    int k = 1;
     size_t i;
 
-    if (argc < 2)
+    if (strcasecmp(argv[0], "EVAL") == 0 ||
+        strcasecmp(argv[0], "EVALSHA") == 0)
+        k = argc > 3 && strcmp(argv[2], "0") != 0 ? 3 : argc;
+    if (argc <= k)
         return -1;
     for (i = 0; i < HL_ARRAY_LEN(keyless); i++) {
         if (strcasecmp(argv[0], keyless[i]) == 0)
             return -1;
     }
-    return (int)hl_slot_of(argv[1], lens != NULL ? lens[1]
-                                                 : strlen(argv[1]));
+    return (int)hl_slot_of(argv[k], lens != NULL ? lens[k]
+                                                 : strlen(argv[k]));
 }
 
 /* ---- nodes ------------------------------------------------------------ */

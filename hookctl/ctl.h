@@ -124,7 +124,8 @@ void ctl_redis_close(struct ctl *c);
  * HL_OK *reply is the reply (caller owns; freeReplyObject()), which is
  * never an error reply; an error reply or a connection failure is HL_EIO
  * with `err` set. On a cluster the command goes to the primary of the
- * slot of argv[1] (every hookctl command names its key there); a keyless
+ * slot of argv[1] (every hookctl command names its key there; EVAL and
+ * EVALSHA: argv[3]); a keyless
  * command (MULTI, EXEC, PING, CONFIG, INFO...) goes to the node chosen by
  * ctl_redis_route(), or any primary. -MOVED refreshes the slot map and
  * retries once on the named node, -ASK sends ASKING and the command to
