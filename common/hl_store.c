@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define WAIT_MARGIN_MS 1000   /* a CLUSTER WAIT's deadline past its own */
+#define SWITCH_RETRY_MS 100   /* a primary switch that ran out of memory */
 
 /* SENTINEL: a connection to one primary address. */
 struct primary {
@@ -36,7 +37,10 @@ struct hl_store {
     struct primary *cur;                /* SENTINEL: owned, may be NULL */
     struct primary *old;                /* SENTINEL: replaced, freed by
                                          * `swap_timer` */
-    struct event *swap_timer;           /* owned (SENTINEL) */
+    struct event *swap_timer;           /* owned (SENTINEL): frees `old`,
+                                         * retries a failed switch */
+    char want_host[256];                /* SENTINEL: a switch to make */
+    int want_port;                      /* 0: none */
     int was_ready;
     hl_store_state_cb *state_cb;
     void *state_arg;
@@ -109,6 +113,9 @@ static void primary_state_cb(struct hl_redis *r, int up, void *arg) {
     tell_state(s, 0);
 }
 
+static int switch_primary(struct hl_store *s);
+
+/* Frees the replaced connection and retries a switch that failed. */
 static void swap_timer_cb(evutil_socket_t fd, short what, void *arg) {
     struct hl_store *s = arg;
     struct primary *p = s->old;
@@ -117,26 +124,24 @@ static void swap_timer_cb(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     s->old = NULL;
     primary_free(p);    /* its pending callbacks get NULL now */
+    if (s->want_port != 0)
+        (void)switch_primary(s);
 }
 
-/* The sentinels name `host`:`port`: connect there; the connection to the
- * previous primary is closed from the loop (its pending callbacks get
- * NULL then, and callers retry on the new one). */
-static void sentinel_cb(struct hl_sentinel *sn, const char *host, int port,
-                        void *arg) {
-    struct hl_store *s = arg;
+/* Connects to s->want_host:want_port and makes it the current primary;
+ * the connection to the previous one is closed from the loop (its
+ * pending callbacks get NULL then, and callers retry on the new one).
+ * Out of memory, it tries again from the timer. */
+static int switch_primary(struct hl_store *s) {
     struct primary *p = calloc(1, sizeof(*p));
-    struct timeval now = { 0, 0 };
+    struct timeval now = { 0, 0 }, later = { 0, SWITCH_RETRY_MS * 1000 };
 
-    (void)sn;
-    hl_log(HL_LOG_INFO, "redis_primary", HL_KV_S("master", s->addr->master),
-           HL_KV_S("host", host), HL_KV_I("port", port));
     if (p == NULL)
         goto nomem;
     p->addr = *s->addr;             /* password shared, not owned */
     p->addr.kind = HL_REDIS_SINGLE;
-    snprintf(p->addr.host, sizeof(p->addr.host), "%s", host);
-    p->addr.port = port;
+    snprintf(p->addr.host, sizeof(p->addr.host), "%s", s->want_host);
+    p->addr.port = s->want_port;
     p->addr.unix_path[0] = '\0';
     p->s = s;
     p->r = hl_redis_new(s->base, &p->addr);
@@ -149,14 +154,29 @@ static void sentinel_cb(struct hl_sentinel *sn, const char *host, int port,
         primary_free(s->old);
     s->old = s->cur;
     s->cur = p;
+    s->want_port = 0;
     evtimer_add(s->swap_timer, &now);
     tell_state(s, 0);
-    return;
+    return HL_OK;
 nomem:
     hl_log(HL_LOG_ERROR, "redis_primary_failed",
            HL_KV_S("error", "out of memory"));
     primary_free(p);
-    hl_sentinel_recheck(s->sentinel);   /* the answer comes again */
+    evtimer_add(s->swap_timer, &later);
+    return HL_ENOMEM;
+}
+
+/* The sentinels name a new primary. */
+static void sentinel_cb(struct hl_sentinel *sn, const char *host, int port,
+                        void *arg) {
+    struct hl_store *s = arg;
+
+    (void)sn;
+    hl_log(HL_LOG_INFO, "redis_primary", HL_KV_S("master", s->addr->master),
+           HL_KV_S("host", host), HL_KV_I("port", port));
+    snprintf(s->want_host, sizeof(s->want_host), "%s", host);
+    s->want_port = port;
+    (void)switch_primary(s);
 }
 
 /* ---------------------------------------------------------- lifecycle */
