@@ -37,7 +37,7 @@
 #include "hl_slot.h"
 #include "../lib/hl_test.h"
 #include "../lib/cluster_fixture.h"
-#include "../lib/proc.h"
+#include "../lib/ctlrun.h"
 #include "../../hookctl/ctl.h"
 
 #define PREFIX "hcc"
@@ -52,12 +52,6 @@ struct ctx {
     long part[NDL];                    /* partition of dead letter i */
     int mig_part;                      /* the partition migrated (ASK) */
     int mig_src, mig_dst;              /* its fixture node indexes */
-};
-
-struct run {
-    int code;
-    char *out;                         /* owned; stdout + stderr */
-    size_t len;
 };
 
 /* ---- the cluster, node by node ------------------------------------------ */
@@ -257,13 +251,10 @@ static int migrate_end(const struct ht_cluster *c, unsigned slot, int src,
 
 /* ---- hookctl ------------------------------------------------------------ */
 
-static void run_cleanup(struct run *r) {
-    HL_FREE(r->out);
-}
-
 /* Runs bin/hookctl `args` against the cluster. 1 when it ran. */
-static int ctl(struct ctx *x, const char *const *args, struct run *r) {
-    char path[512], err[HL_ERR_LEN], url[sizeof(x->c.url) + 16];
+static int ctl(struct ctx *x, const char *const *args,
+               struct ht_ctlrun *r) {
+    char url[sizeof(x->c.url) + 16];
     const char *env[] = {
         url, "HOOKLINE_PREFIX=" PREFIX, "HOOKLINE_PARTITIONS=64",
         "HOOKLINE_LEASE_MS=60000",
@@ -277,16 +268,9 @@ static int ctl(struct ctx *x, const char *const *args, struct run *r) {
         NULL,
     };
 
-    memset(r, 0, sizeof(*r));
-    r->code = -1;
     snprintf(url, sizeof(url), "REDIS_URL=%s", x->c.url);
-    if (ht_bin_path("hookctl", path, sizeof(path)) != HL_OK)
-        return HT_FAIL("hookctl path too long");
-    if (ht_proc_run(path, args, env, ht_budget_ms(20000), &r->code, &r->out,
-                    &r->len, err) != HL_OK)
-        return HT_FAIL("hookctl: %s", err);
-    if (r->out == NULL)
-        return HT_FAIL("hookctl gave no output buffer");
+    if (!ht_ctlrun(args, env, 20000, r))
+        return 0;
     HT_ASSERT_NOT_CONTAINS(r->out, "Sanitizer");
     HT_ASSERT_NOT_CONTAINS(r->out, "runtime error");
     return 1;
@@ -296,7 +280,7 @@ static int ctl(struct ctx *x, const char *const *args, struct run *r) {
  * does not exit `want_code` with a JSON document. */
 static json_object *ctl_json(struct ctx *x, const char *const *args,
                              int want_code) {
-    struct run r;
+    struct ht_ctlrun r;
     json_object *o = NULL;
     const char *out;
 
@@ -309,7 +293,7 @@ static json_object *ctl_json(struct ctx *x, const char *const *args,
         o = json_tokener_parse(out);
     if (o == NULL)
         HT_FAIL("not JSON: %s", r.out);
-    run_cleanup(&r);
+    ht_ctlrun_cleanup(&r);
     return o;
 }
 
@@ -498,7 +482,7 @@ static void check_list(struct ctx *x) {
                            NULL };
     const char *human[] = { "dlq", "list", NULL };
     json_object *o;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("dlq list: all 41 entries (--json), newest first in "
                    "the human list");
@@ -512,7 +496,7 @@ static void check_list(struct ctx *x) {
     if (ctl(x, human, &r)) {
         HT_ASSERT_EQ_INT(r.code, 0);
         HT_ASSERT_CONTAINS(r.out, "user u-cl-39");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -637,7 +621,7 @@ static void check_purge(struct ctx *x) {
 static void check_doctor(struct ctx *x) {
     const char *args[] = { "doctor", NULL };
     char want[sizeof(x->c.seeds) + 128];
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor: the redis line passes and names the seeds, 3 "
                    "primaries and all 16384 slots");
@@ -648,7 +632,7 @@ static void check_doctor(struct ctx *x) {
         HT_ASSERT_CONTAINS(r.out, "workers:");
         if (ht_check_failed())
             ht_note("doctor said:\n%s", r.out);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }

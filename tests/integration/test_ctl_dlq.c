@@ -20,6 +20,7 @@
 
 #include "hl.h"
 #include "../lib/hl_test.h"
+#include "../lib/ctlrun.h"
 #include "../lib/httpc.h"
 #include "../lib/proc.h"
 #include "../lib/redis_fixture.h"
@@ -45,22 +46,12 @@ struct ctx {
     char ingest_id[64];                /* the ingest-stage dead letter */
 };
 
-struct run {
-    int code;
-    char *out;                         /* owned; stdout + stderr */
-    size_t len;
-};
-
-static void run_cleanup(struct run *r) {
-    HL_FREE(r->out);
-}
-
 /* Runs bin/hookctl with `args` (NULL-terminated) and the stack's
  * environment for `prefix`, plus `extra` env (may be NULL). 1 when it ran
  * to completion (any exit code). */
 static int ctl(struct ctx *c, const char *prefix, const char *const *extra,
-               const char *const *args, struct run *r) {
-    char path[512], err[HL_ERR_LEN], redis[96], pre[64], ingest[96];
+               const char *const *args, struct ht_ctlrun *r) {
+    char redis[96], pre[64], ingest[96];
     const char *base[] = {
         redis, pre, ingest,
         "HOOKLINE_PARTITIONS=16", "HOOKLINE_LEASE_MS=1500",
@@ -70,8 +61,6 @@ static int ctl(struct ctx *c, const char *prefix, const char *const *extra,
     const char *env[16];
     size_t n = 0, i;
 
-    memset(r, 0, sizeof(*r));
-    r->code = -1;
     snprintf(redis, sizeof(redis), "REDIS_URL=%s", c->st.redis.url);
     snprintf(pre, sizeof(pre), "HOOKLINE_PREFIX=%s", prefix);
     snprintf(ingest, sizeof(ingest), "HOOKLINE_INGEST_URL=http://127.0.0.1:%d",
@@ -82,13 +71,8 @@ static int ctl(struct ctx *c, const char *prefix, const char *const *extra,
     for (i = 0; i < HL_ARRAY_LEN(base); i++)
         env[n++] = base[i];
     env[n] = NULL;
-    if (ht_bin_path("hookctl", path, sizeof(path)) != HL_OK)
-        return HT_FAIL("hookctl path too long");
-    if (ht_proc_run(path, args, env, ht_budget_ms(15000), &r->code, &r->out,
-                    &r->len, err) != HL_OK)
-        return HT_FAIL("hookctl: %s", err);
-    if (r->out == NULL)
-        return HT_FAIL("hookctl gave no output buffer");
+    if (!ht_ctlrun(args, env, 15000, r))
+        return 0;
     ht_text_add(&c->outputs, "%s\n", r->out);
     return 1;
 }
@@ -96,7 +80,7 @@ static int ctl(struct ctx *c, const char *prefix, const char *const *extra,
 /* hookctl --json ... parsed; NULL (check failed) when it is not JSON. */
 static json_object *ctl_json(struct ctx *c, const char *const *args,
                              int want_code) {
-    struct run r;
+    struct ht_ctlrun r;
     json_object *o = NULL;
     const char *out;
 
@@ -110,7 +94,7 @@ static json_object *ctl_json(struct ctx *c, const char *const *args,
         o = json_tokener_parse(out);
     if (o == NULL)
         HT_FAIL("not JSON: %s", r.out);
-    run_cleanup(&r);
+    ht_ctlrun_cleanup(&r);
     return o;
 }
 
@@ -287,7 +271,7 @@ static void check_stats(struct ctx *c) {
     const char *args[] = { "--json", "stats", NULL };
     const char *human[] = { "stats", NULL };
     json_object *o, *by;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("stats: dead letters by reason, one live worker owning "
                    "every partition, empty queues");
@@ -308,7 +292,7 @@ static void check_stats(struct ctx *c) {
         HT_ASSERT_CONTAINS(r.out, "WORKERS: 1 live");
         HT_ASSERT_CONTAINS(r.out, "send_permanent");
         HT_ASSERT_CONTAINS(r.out, "16/16 owned");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -319,7 +303,7 @@ static void check_stats_backlog(struct ctx *c) {
     char env[512], key[64];
     const char *push[3] = { "LPUSH", key, env };
     long long rx = ht_wall_ms() - 7000, n = 0;
-    struct run r;
+    struct ht_ctlrun r;
     json_object *o = NULL, *p3;
 
     HT_CHECK_BEGIN("stats: queue depth, oldest age and no owner for a "
@@ -338,7 +322,7 @@ static void check_stats_backlog(struct ctx *c) {
     if (ctl(c, PREFIX_IDLE, NULL, args, &r)) {
         HT_ASSERT_EQ_INT(r.code, 0);
         o = json_tokener_parse(r.out);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     p3 = json_object_array_get_idx(jpath(o, "partitions", NULL), 3);
     HT_ASSERT_EQ_INT(ht_json_int(p3, "queued"), 2);
@@ -364,7 +348,7 @@ static void check_list(struct ctx *c) {
                              "send_permanent", NULL };
     const char *one[] = { "--json", "dlq", "list", "--limit", "1", NULL };
     json_object *o;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("dlq list: newest first, --reason and --limit filter, "
                    "human lines name reason, stage and event");
@@ -374,7 +358,7 @@ static void check_list(struct ctx *c) {
         HT_ASSERT_CONTAINS(r.out, "malformed_payload");
         HT_ASSERT_CONTAINS(r.out, "user u-dl2");
         HT_ASSERT_CONTAINS(r.out, "No matching user found");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     o = ctl_json(c, js, 0);
     HT_ASSERT_EQ_INT(json_object_array_length(o), 4);
@@ -395,7 +379,7 @@ static void check_show(struct ctx *c) {
     const char *show[] = { "dlq", "show", c->ingest_id, NULL };
     const char *none[] = { "dlq", "show", "0000000000000000", NULL };
     json_object *o;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("dlq show: the whole entry by id; an unknown id exits 1");
     o = ctl_json(c, show, 0);
@@ -405,7 +389,7 @@ static void check_show(struct ctx *c) {
     if (ctl(c, PREFIX, NULL, none, &r)) {
         HT_ASSERT_EQ_INT(r.code, 1);
         HT_ASSERT_CONTAINS(r.out, "no dead letter with id 0000000000000000");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -429,7 +413,7 @@ static void id_of(struct ctx *c, const char *user, char *out, size_t sz) {
 
 static void check_requeue_ingest_refused(struct ctx *c) {
     const char *args[] = { "dlq", "requeue", c->ingest_id, NULL };
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("dlq requeue of an ingest-stage entry: refused with the "
                    "reason, exit 1, entry kept");
@@ -437,7 +421,7 @@ static void check_requeue_ingest_refused(struct ctx *c) {
         HT_ASSERT_EQ_INT(r.code, 1);
         HT_ASSERT_CONTAINS(r.out, "ingest-stage");
         HT_ASSERT_CONTAINS(r.out, "nothing to put back");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_ASSERT_EQ_INT(dlq_len(c), 4);
     HT_CHECK_END();
@@ -446,7 +430,7 @@ static void check_requeue_ingest_refused(struct ctx *c) {
 static void check_requeue_one(struct ctx *c) {
     char id[64];
     const char *args[] = { "dlq", "requeue", id, NULL };
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("dlq requeue ID: the entry leaves the list and the user "
                    "gets exactly one reply");
@@ -456,7 +440,7 @@ static void check_requeue_one(struct ctx *c) {
     if (ctl(c, PREFIX, NULL, args, &r)) {
         HT_ASSERT_EQ_INT(r.code, 0);
         HT_ASSERT_CONTAINS(r.out, "requeued 1");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_ASSERT_EQ_INT(dlq_len(c), 3);
     wait_replies(c, "u-dl1", 1);
@@ -489,7 +473,7 @@ static void check_purge(struct ctx *c) {
     const char *other[] = { "dlq", "purge", "--reason", "send_permanent",
                             "--yes", NULL };
     const char *yes[] = { "dlq", "purge", "--yes", NULL };
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("dlq purge: without --yes nothing changes (exit 2); "
                    "--reason limits it; --yes empties the list");
@@ -497,19 +481,19 @@ static void check_purge(struct ctx *c) {
         HT_ASSERT_EQ_INT(r.code, 2);
         HT_ASSERT_CONTAINS(r.out, "would remove 1");
         HT_ASSERT_CONTAINS(r.out, "--yes");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_ASSERT_EQ_INT(dlq_len(c), 1);
     if (ctl(c, PREFIX, NULL, other, &r)) {
         HT_ASSERT_EQ_INT(r.code, 0);
         HT_ASSERT_CONTAINS(r.out, "removed 0");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_ASSERT_EQ_INT(dlq_len(c), 1);
     if (ctl(c, PREFIX, NULL, yes, &r)) {
         HT_ASSERT_EQ_INT(r.code, 0);
         HT_ASSERT_CONTAINS(r.out, "removed 1");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_ASSERT_EQ_INT(dlq_len(c), 0);
     HT_CHECK_END();
@@ -536,7 +520,7 @@ static void check_requeue_all_once(struct ctx *c) {
     const char *args[] = { "--json", "dlq", "requeue", "--all", NULL };
     const char *purge[] = { "dlq", "purge", "--yes", NULL };
     json_object *o, *arr = NULL;
-    struct run r;
+    struct ht_ctlrun r;
     int i;
 
     HT_CHECK_BEGIN("dlq requeue --all while every send keeps failing: each "
@@ -559,7 +543,7 @@ static void check_requeue_all_once(struct ctx *c) {
     if (ctl(c, PREFIX, NULL, purge, &r)) {
         HT_ASSERT_EQ_INT(r.code, 0);
         HT_ASSERT_CONTAINS(r.out, "removed 3");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -601,7 +585,7 @@ static void check_same_envelope_twice(struct ctx *c) {
 
 static void expect_code(struct ctx *c, const char *const *args, int want,
                         const char *needle) {
-    struct run r;
+    struct ht_ctlrun r;
 
     if (!ctl(c, PREFIX, NULL, args, &r))
         return;
@@ -609,7 +593,7 @@ static void expect_code(struct ctx *c, const char *const *args, int want,
         ht_note("args %s %s: %s", args[0], args[1] ? args[1] : "", r.out);
     if (needle != NULL)
         HT_ASSERT_CONTAINS(r.out, needle);
-    run_cleanup(&r);
+    ht_ctlrun_cleanup(&r);
 }
 
 static void check_usage(struct ctx *c) {
@@ -642,19 +626,19 @@ static void check_redis_down(struct ctx *c) {
     const char *env[] = { "REDIS_URL=redis://127.0.0.1:1/0", NULL };
     const char *args[] = { "stats", NULL };
     const char *bad[] = { "REDIS_URL=http://nope", NULL };
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("Redis unreachable: exit 1 saying so; a bad REDIS_URL: "
                    "exit 2 naming it");
     if (ctl(c, PREFIX, env, args, &r)) {
         HT_ASSERT_EQ_INT(r.code, 1);
         HT_ASSERT_CONTAINS(r.out, "cannot reach Redis at 127.0.0.1:1");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     if (ctl(c, PREFIX, bad, args, &r)) {
         HT_ASSERT_EQ_INT(r.code, 2);
         HT_ASSERT_CONTAINS(r.out, "REDIS_URL");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }

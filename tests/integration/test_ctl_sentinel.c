@@ -19,7 +19,7 @@
 #include "hl.h"
 #include "hl_keys.h"
 #include "../lib/hl_test.h"
-#include "../lib/proc.h"
+#include "../lib/ctlrun.h"
 #include "../lib/redis_fixture.h"
 #include "../lib/sentinel_fixture.h"
 
@@ -30,15 +30,10 @@
 #define FAILOVER_MS 20000
 #define TIMEOUT_MS 5000
 
-struct run {
-    int code;
-    char *out;                         /* owned; stdout + stderr */
-    size_t len;
-};
-
 /* Runs bin/hookctl `args` with REDIS_URL=`url`. 1 when it ran. */
-static int ctl(const char *url, const char *const *args, struct run *r) {
-    char path[512], err[HL_ERR_LEN], redis[256];
+static int ctl(const char *url, const char *const *args,
+               struct ht_ctlrun *r) {
+    char redis[256];
     const char *env[] = {
         redis, "HOOKLINE_PREFIX=" PREFIX, "HOOKLINE_PARTITIONS=8",
         "MESSENGER_APP_SECRET=5f3c1b0a9e8d7c6b5a4f3e2d1c0b9a66",
@@ -51,16 +46,9 @@ static int ctl(const char *url, const char *const *args, struct run *r) {
         NULL,
     };
 
-    memset(r, 0, sizeof(*r));
-    r->code = -1;
     snprintf(redis, sizeof(redis), "REDIS_URL=%s", url);
-    if (ht_bin_path("hookctl", path, sizeof(path)) != HL_OK)
-        return HT_FAIL("hookctl path too long");
-    if (ht_proc_run(path, args, env, ht_budget_ms(20000), &r->code, &r->out,
-                    &r->len, err) != HL_OK)
-        return HT_FAIL("hookctl: %s", err);
-    if (r->out == NULL)
-        return HT_FAIL("hookctl gave no output buffer");
+    if (!ht_ctlrun(args, env, 20000, r))
+        return 0;
     HT_ASSERT_NOT_CONTAINS(r->out, "Sanitizer");
     HT_ASSERT_NOT_CONTAINS(r->out, "runtime error");
     return 1;
@@ -71,7 +59,7 @@ static int ctl(const char *url, const char *const *args, struct run *r) {
 static int stats_say(const char *url, long long dead) {
     const char *args[] = { "--json", "stats", NULL };
     json_object *o = NULL, *t = NULL, *d = NULL;
-    struct run r;
+    struct ht_ctlrun r;
     int ok = 0;
 
     if (!ctl(url, args, &r))
@@ -80,7 +68,7 @@ static int stats_say(const char *url, long long dead) {
         o = json_tokener_parse(r.out);
     else
         ht_note("output: %s", r.out);
-    free(r.out);
+    ht_ctlrun_cleanup(&r);
     if (!HT_ASSERT_TRUE(o != NULL))
         return 0;
     json_object_object_get_ex(o, "totals", &t);
@@ -147,7 +135,7 @@ done:
 static void check_unknown_master(struct ht_sentinel *f) {
     const char *args[] = { "stats", NULL };
     char url[sizeof(f->url) + 32];
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("a master name no sentinel knows: exit 1, and the "
                    "message says so");
@@ -158,7 +146,7 @@ static void check_unknown_master(struct ht_sentinel *f) {
         HT_ASSERT_CONTAINS(r.out, "named a primary for master "
                            "nosuchmaster");
         HT_ASSERT_CONTAINS(r.out, "does not know master nosuchmaster");
-        free(r.out);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -166,7 +154,7 @@ static void check_unknown_master(struct ht_sentinel *f) {
 static void check_doctor(struct ht_sentinel *f) {
     const char *args[] = { "doctor", NULL };
     char want[sizeof(f->seeds) + 128];
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor: the redis line passes and names the master "
                    "and the sentinels");
@@ -176,7 +164,7 @@ static void check_doctor(struct ht_sentinel *f) {
         HT_ASSERT_CONTAINS(r.out, want);
         if (ht_check_failed())
             ht_note("doctor said:\n%s", r.out);
-        free(r.out);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -185,7 +173,7 @@ static void check_failover(struct ht_sentinel *f) {
     const char *purge[] = { "--json", "dlq", "purge", "--yes", NULL };
     char err[HL_ERR_LEN], dlq[HL_KEY_MAX];
     redisContext *db = NULL;
-    struct run r;
+    struct ht_ctlrun r;
     int port = 0;
 
     HT_CHECK_BEGIN("after a failover a new run finds the promoted "
@@ -204,7 +192,7 @@ static void check_failover(struct ht_sentinel *f) {
         HT_ASSERT_EQ_INT(r.code, 0);
         HT_ASSERT_EQ_INT(ht_json_int(o, "removed"), DEAD);
         json_object_put(o);
-        free(r.out);
+        ht_ctlrun_cleanup(&r);
     }
     db = ht_redis_connect(&f->data[f->primary], TIMEOUT_MS);
     hl_keys_dlq(PREFIX, dlq);

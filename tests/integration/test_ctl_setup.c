@@ -33,6 +33,7 @@
 #include "hl.h"
 #include "hl_hmac.h"
 #include "../lib/hl_test.h"
+#include "../lib/ctlrun.h"
 #include "../lib/httpc.h"
 #include "../lib/proc.h"
 #include "../lib/redis_fixture.h"
@@ -70,16 +71,6 @@ struct ctx {
     char tmp[512];            /* a payload file written here */
 };
 
-struct run {
-    int code;
-    char *out;                /* owned; stdout + stderr */
-    size_t len;
-};
-
-static void run_cleanup(struct run *r) {
-    HL_FREE(r->out);
-}
-
 static struct cenv good_env(void) {
     struct cenv e;
 
@@ -102,13 +93,11 @@ static const char *var(char (*buf)[256], int *n, const char *name,
  * it ran to completion (any exit code); its output is kept for the
  * no-secret check. */
 static int ctl(struct ctx *c, const struct cenv *e, const char *const *args,
-               struct run *r) {
-    char buf[NENV][256], path[512], err[HL_ERR_LEN], num[32];
+               struct ht_ctlrun *r) {
+    char buf[NENV][256], num[32];
     const char *env[NENV + 1];
     int n = 0, k = 0;
 
-    memset(r, 0, sizeof(*r));
-    r->code = -1;
     snprintf(num, sizeof(num), "http://127.0.0.1:%d", c->st.fg.port);
     env[k++] = var(buf, &n, "GRAPH_API_BASE", num);
     env[k++] = var(buf, &n, "REDIS_URL", e->redis ? e->redis
@@ -133,13 +122,8 @@ static int ctl(struct ctx *c, const struct cenv *e, const char *const *args,
     if (e->public_url)
         env[k++] = var(buf, &n, "HOOKLINE_PUBLIC_URL", e->public_url);
     env[k] = NULL;
-    if (ht_bin_path("hookctl", path, sizeof(path)) != HL_OK)
-        return HT_FAIL("hookctl path too long");
-    if (ht_proc_run(path, args, env, ht_budget_ms(30000), &r->code, &r->out,
-                    &r->len, err) != HL_OK)
-        return HT_FAIL("hookctl: %s", err);
-    if (r->out == NULL)
-        return HT_FAIL("hookctl gave no output buffer");
+    if (!ht_ctlrun(args, env, 30000, r))
+        return 0;
     ht_text_add(&c->outputs, "%s\n", r->out);
     return 1;
 }
@@ -147,7 +131,7 @@ static int ctl(struct ctx *c, const struct cenv *e, const char *const *args,
 /* Runs hookctl and asserts its exit code; prints the output on a
  * mismatch. 1 when it ran. */
 static int ctl_code(struct ctx *c, const struct cenv *e,
-                    const char *const *args, int want, struct run *r) {
+                    const char *const *args, int want, struct ht_ctlrun *r) {
     if (!ctl(c, e, args, r))
         return 0;
     if (!HT_ASSERT_EQ_INT(r->code, want))
@@ -299,7 +283,7 @@ static void check_sign(struct ctx *c) {
     const char *jargs[] = { "--json", "sign", NULL, NULL };
     char path[512], want[HL_SIG_LEN + 2];
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
     json_object *o;
     char *body = NULL;
     size_t len = 0;
@@ -315,7 +299,7 @@ static void check_sign(struct ctx *c) {
     args[1] = path;
     if (ctl_code(c, &e, args, 0, &r)) {
         HT_ASSERT_EQ_STR(r.out, want);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     jargs[2] = path;
     if (ctl_code(c, &e, jargs, 0, &r)) {
@@ -324,7 +308,7 @@ static void check_sign(struct ctx *c) {
         HT_ASSERT_EQ_STR(ht_json_str(o, "header"), "X-Hub-Signature-256");
         HT_ASSERT_EQ_STR(ht_json_str(o, "value"), want);
         json_object_put(o);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
 done:
     free(body);
@@ -339,7 +323,7 @@ static void check_sign_known_answer(struct ctx *c) {
     char path[512], body_path[600], want[128];
     struct cenv e = good_env();
     json_object *fx = NULL;
-    struct run r;
+    struct ht_ctlrun r;
     char *buf = NULL, *slash;
     size_t len = 0;
 
@@ -364,7 +348,7 @@ static void check_sign_known_answer(struct ctx *c) {
     args[1] = body_path;
     if (ctl_code(c, &e, args, 0, &r)) {
         HT_ASSERT_EQ_STR(r.out, want);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
 done:
     json_object_put(fx);
@@ -377,22 +361,22 @@ static void check_sign_errors(struct ctx *c) {
                            NULL };
     const char *none[] = { "sign", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("sign: no MESSENGER_APP_SECRET exits 2 naming it; an "
                    "unreadable file exits 1; no FILE exits 2");
     e.secret = NULL;
     if (ctl_code(c, &e, args, 2, &r)) {
         HT_ASSERT_CONTAINS(r.out, "MESSENGER_APP_SECRET");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     e.secret = SECRET;
     if (ctl_code(c, &e, args, 1, &r)) {
         HT_ASSERT_CONTAINS(r.out, "cannot open");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     if (ctl_code(c, &e, none, 2, &r))
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     HT_CHECK_END();
 }
 
@@ -405,7 +389,7 @@ static void check_send_text(struct ctx *c) {
                            "psid-setup-1", NULL };
     char want[256], got[256] = "";
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
     int i;
 
     HT_CHECK_BEGIN("send-test --text: 200 from ingest (PORT default URL), "
@@ -415,7 +399,7 @@ static void check_send_text(struct ctx *c) {
     if (ctl_code(c, &e, args, 0, &r)) {
         HT_ASSERT_CONTAINS(r.out, "HTTP 200 EVENT_RECEIVED");
         HT_ASSERT_CONTAINS(r.out, "m_hookctl_");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     snprintf(want, sizeof(want), "You said: %s", text);
     for (i = 0; i < 100; i++) {
@@ -434,7 +418,7 @@ static void check_send_file(struct ctx *c) {
     long long now = ht_wall_ms();
     struct cenv e = good_env();
     json_object *o;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("send-test FILE --json: the file's bytes signed and "
                    "accepted; the JSON says ok, status and body");
@@ -453,7 +437,7 @@ static void check_send_file(struct ctx *c) {
         HT_ASSERT_EQ_INT(ht_json_int(o, "status"), 200);
         HT_ASSERT_EQ_STR(ht_json_str(o, "body"), "EVENT_RECEIVED");
         json_object_put(o);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
 done:
     HT_CHECK_END();
@@ -463,7 +447,7 @@ static void check_send_wrong_secret(struct ctx *c) {
     const char *args[] = { "send-test", "--text", "hello", NULL };
     const char *usage[] = { "send-test", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("send-test with another app secret than ingest's: 401 "
                    "shown with its fix, exit 1; no payload exits 2");
@@ -471,10 +455,10 @@ static void check_send_wrong_secret(struct ctx *c) {
     if (ctl_code(c, &e, args, 1, &r)) {
         HT_ASSERT_CONTAINS(r.out, "HTTP 401");
         HT_ASSERT_CONTAINS(r.out, "fix: ingest's MESSENGER_APP_SECRET");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     if (ctl_code(c, &e, usage, 2, &r))
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     HT_CHECK_END();
 }
 
@@ -483,7 +467,7 @@ static void check_send_wrong_secret(struct ctx *c) {
 static void check_doctor_unsubscribed(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor before subscribe: exit 1, every line passes "
                    "but the subscription, whose fix is hookctl subscribe");
@@ -497,7 +481,7 @@ static void check_doctor_unsubscribed(struct ctx *c) {
         has_line(r.out, "✓ workers:", "1 live worker owns all 16");
         has_line(r.out, "✗ subscription:", "fix: run `hookctl subscribe`");
         HT_ASSERT_CONTAINS(r.out, "1 check failed");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -506,7 +490,7 @@ static void check_subscribe(struct ctx *c) {
     const char *args[] = { "subscribe", NULL };
     struct cenv e = good_env();
     json_object *log;
-    struct run r;
+    struct ht_ctlrun r;
     size_t i, n;
     int posts = 0;
 
@@ -518,7 +502,7 @@ static void check_subscribe(struct ctx *c) {
         HT_ASSERT_CONTAINS(r.out, "messages, messaging_postbacks, "
                            "messaging_optins, messaging_referrals, "
                            "message_reactions");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     log = fake_log(c);
     n = log ? json_object_array_length(log) : 0;
@@ -546,7 +530,7 @@ static void check_subscribe_json_and_errors(struct ctx *c) {
     const char *bad[] = { "subscribe", "--fields", "messages,,x", NULL };
     struct cenv e = good_env();
     json_object *o, *pages = NULL, *subs = NULL, *fields = NULL;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("subscribe --json --fields; a revoked token shows "
                    "Graph's 190 (exit 1); no token or no page id exit 2");
@@ -564,28 +548,28 @@ static void check_subscribe_json_and_errors(struct ctx *c) {
         HT_ASSERT_EQ_STR(json_object_get_string(
             json_object_array_get_idx(fields, 1)), "messaging_postbacks");
         json_object_put(o);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     e.token = REVOKED_TOKEN;
     if (ctl_code(c, &e, args, 1, &r)) {
         HT_ASSERT_CONTAINS(r.out, "Graph API error 190");
         HT_ASSERT_CONTAINS(r.out, "fix: the page access token is expired");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     e.token = NULL;
     if (ctl_code(c, &e, args, 2, &r)) {
         HT_ASSERT_CONTAINS(r.out, "MESSENGER_PAGE_ACCESS_TOKEN");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     e.token = TOKEN;
     e.page = NULL;
     if (ctl_code(c, &e, args, 2, &r)) {
         HT_ASSERT_CONTAINS(r.out, "MESSENGER_PAGE_ID");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     e.page = PAGE;
     if (ctl_code(c, &e, bad, 2, &r))
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     HT_CHECK_END();
 }
 
@@ -594,7 +578,7 @@ static void check_doctor_good(struct ctx *c) {
     const char *jargs[] = { "--json", "doctor", NULL };
     struct cenv e = good_env();
     json_object *o, *checks;
-    struct run r;
+    struct ht_ctlrun r;
     size_t i, n = 0;
 
     HT_CHECK_BEGIN("doctor on the good stack: exit 0, no ✗, the redis "
@@ -602,7 +586,7 @@ static void check_doctor_good(struct ctx *c) {
                    "with 9 checks");
     fake(c, "DELETE", "/_fake/subscriptions");
     if (ctl(c, &e, (const char *const[]){ "subscribe", NULL }, &r))
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     if (ctl_code(c, &e, args, 0, &r)) {
         HT_ASSERT_NOT_CONTAINS(r.out, "✗");
         has_line(r.out, "✓ subscription:", OUR_APP " gets its messages");
@@ -610,7 +594,7 @@ static void check_doctor_good(struct ctx *c) {
         has_line(r.out, "- public_url:", "HOOKLINE_PUBLIC_URL");
         HT_ASSERT_CONTAINS(r.out, "all checks passed");
         ht_note("doctor said:\n%s", r.out);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     if (ctl_code(c, &e, jargs, 0, &r)) {
         o = json_tokener_parse(r.out);
@@ -629,7 +613,7 @@ static void check_doctor_good(struct ctx *c) {
         HT_ASSERT_EQ_STR(ht_json_str(json_object_array_get_idx(checks, 0),
                                      "check"), "config");
         json_object_put(o);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -649,7 +633,7 @@ static void check_doctor_foreign_app(struct ctx *c) {
     const char *sub[] = { "subscribe", "--fields", "message_reactions",
                           NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor: only ANOTHER app subscribed to messages fails "
                    "the subscription line (ours is told by GET /app); "
@@ -662,14 +646,14 @@ static void check_doctor_foreign_app(struct ctx *c) {
                  "id " FOREIGN_APP ": messages)");
         has_line(r.out, "✗ subscription:", "fix: run `hookctl subscribe`");
         HT_ASSERT_CONTAINS(r.out, "1 check failed");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     if (ctl(c, &e, sub, &r))
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     if (ctl_code(c, &e, args, 1, &r)) {
         has_line(r.out, "✗ subscription:", OUR_APP " is subscribed to "
                  "message_reactions, but not to messages");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     /* our app unknown: the other app's messages count, with a warning */
     fake_body(c, "POST", "/_fake/faults", "{\"endpoint\":\"app\","
@@ -678,19 +662,19 @@ static void check_doctor_foreign_app(struct ctx *c) {
         has_line(r.out, "✓ subscription:", "warning: cannot tell which "
                  "app is ours (GET /app with the page token: Graph API "
                  "error 2");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     fake(c, "DELETE", "/_fake/faults");
     fake(c, "DELETE", "/_fake/subscriptions");
     if (ctl(c, &e, (const char *const[]){ "subscribe", NULL }, &r))
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     HT_CHECK_END();
 }
 
 static void check_doctor_wrong_verify(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor with another verify token than ingest's: the "
                    "handshake line fails (403) with its fix");
@@ -700,7 +684,7 @@ static void check_doctor_wrong_verify(struct ctx *c) {
         has_line(r.out, "✗ handshake:", "fix: ingest has another "
                  "MESSENGER_VERIFY_TOKEN");
         has_line(r.out, "✓ signed_post:", NULL);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -708,7 +692,7 @@ static void check_doctor_wrong_verify(struct ctx *c) {
 static void check_doctor_wrong_secret(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor with a well-shaped but wrong app secret: the "
                    "signed POST fails with 401 and points at the secret");
@@ -718,7 +702,7 @@ static void check_doctor_wrong_secret(struct ctx *c) {
         has_line(r.out, "✗ signed_post:", "401");
         has_line(r.out, "✗ signed_post:", "fix: ingest's "
                  "MESSENGER_APP_SECRET differs");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -728,7 +712,7 @@ static void check_doctor_bad_shape(struct ctx *c) {
     const char *jargs[] = { "--json", "doctor", NULL };
     struct cenv e = good_env();
     json_object *o;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor with a trailing space on the app secret: the "
                    "secrets line fails naming the space, never the value");
@@ -737,14 +721,14 @@ static void check_doctor_bad_shape(struct ctx *c) {
         has_line(r.out, "✗ secrets:", "space or a line break");
         has_line(r.out, "✗ secrets:", "App settings > Basic");
         HT_ASSERT_NOT_CONTAINS(r.out, "7c1e5a9b");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     if (ctl_code(c, &e, jargs, 1, &r)) {
         o = json_tokener_parse(r.out);
         HT_ASSERT_EQ_INT(ht_json_bool(o, "ok"), 0);
         HT_ASSERT_NOT_CONTAINS(r.out, "7c1e5a9b");
         json_object_put(o);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -752,7 +736,7 @@ static void check_doctor_bad_shape(struct ctx *c) {
 static void check_doctor_tokens(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor: a revoked page token fails with Graph's 190 "
                    "and its fix; the token of another page is told apart");
@@ -762,7 +746,7 @@ static void check_doctor_tokens(struct ctx *c) {
         has_line(r.out, "✗ page_token:", "Messenger settings > Access "
                  "tokens");
         has_line(r.out, "- subscription:", "not accepted");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     e.token = TOKEN;
     e.page = OTHER_PAGE;
@@ -771,7 +755,7 @@ static void check_doctor_tokens(struct ctx *c) {
                  PAGE ")");
         has_line(r.out, "✗ page_token:", "not a user token or another "
                  "page's token");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -779,7 +763,7 @@ static void check_doctor_tokens(struct ctx *c) {
 static void check_doctor_redis_down(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor with REDIS_URL where nothing listens: redis "
                    "fails with its fix, workers skipped, exit 1");
@@ -787,7 +771,7 @@ static void check_doctor_redis_down(struct ctx *c) {
     if (ctl_code(c, &e, args, 1, &r)) {
         has_line(r.out, "✗ redis:", "fix: start Redis, or set REDIS_URL");
         has_line(r.out, "- workers:", "needs Redis");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -795,7 +779,7 @@ static void check_doctor_redis_down(struct ctx *c) {
 static void check_doctor_config(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     struct cenv e;
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor with no secrets or page set: config names what "
                    "is missing; the checks that need them are skipped");
@@ -809,7 +793,7 @@ static void check_doctor_config(struct ctx *c) {
         has_line(r.out, "- signed_post:", "MESSENGER_APP_SECRET");
         has_line(r.out, "- page_token:", NULL);
         has_line(r.out, "✓ workers:", NULL);
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -818,7 +802,7 @@ static void check_doctor_public(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     char url[128];
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
 
     HT_CHECK_BEGIN("doctor with HOOKLINE_PUBLIC_URL: http:// fails (Meta "
                    "needs https); https to a plain-http port fails TLS");
@@ -826,7 +810,7 @@ static void check_doctor_public(struct ctx *c) {
     if (ctl_code(c, &e, args, 1, &r)) {
         has_line(r.out, "✗ public_url:", "not an https:// URL");
         has_line(r.out, "✗ public_url:", "trusted CA");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     snprintf(url, sizeof(url), "https://127.0.0.1:%d/webhook",
              c->st.ingest.port);
@@ -834,7 +818,7 @@ static void check_doctor_public(struct ctx *c) {
     if (ctl_code(c, &e, args, 1, &r)) {
         has_line(r.out, "✗ public_url:", "GET https://127.0.0.1:");
         has_line(r.out, "✗ public_url:", "fix: TLS failed");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
@@ -842,7 +826,7 @@ static void check_doctor_public(struct ctx *c) {
 static void check_doctor_no_worker(struct ctx *c) {
     const char *args[] = { "doctor", NULL };
     struct cenv e = good_env();
-    struct run r;
+    struct ht_ctlrun r;
     int code = -1;
 
     HT_CHECK_BEGIN("doctor after the worker stops: the workers line fails "
@@ -854,7 +838,7 @@ static void check_doctor_no_worker(struct ctx *c) {
     if (ctl_code(c, &e, args, 1, &r)) {
         has_line(r.out, "✗ workers:", "no live worker");
         has_line(r.out, "✗ workers:", "fix: start hookline-worker");
-        run_cleanup(&r);
+        ht_ctlrun_cleanup(&r);
     }
     HT_CHECK_END();
 }
