@@ -122,6 +122,25 @@ ccli() {
     redis-cli -c -p "${CLUSTER_PORTS[0]}" --raw "$@"
 }
 
+# cluster_each PREFIX PARTITIONS CMD SUFFIX: CMD PREFIX:{n}:SUFFIX for
+# every partition n through one redis-cli -c (it follows the redirects);
+# one answer a line.
+cluster_each() {
+    local n
+    for n in $(seq 0 $(($2 - 1))); do
+        printf '%s %s:{%d}:%s\n' "$3" "$1" "$n" "$4"
+    done | redis-cli -c -p "${CLUSTER_PORTS[0]}" --raw 2>/dev/null |
+        grep -v '^-> Redirected' || true
+}
+
+# cluster_flush: FLUSHALL on every primary (replicas follow).
+cluster_flush() {
+    local p
+    for p in $(cluster_primaries); do
+        redis-cli -p "$p" flushall >/dev/null
+    done
+}
+
 # cluster_primaries: the client ports of the nodes that are primaries now.
 cluster_primaries() {
     local p

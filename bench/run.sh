@@ -10,18 +10,29 @@
 # exits 0 whatever the speed, and non-zero only if it could not run at all.
 #
 # Environment: BENCH_SECONDS (10) per run, BENCH_CONNS ("1 16 64"),
-# BENCH_SHAPES ("1 10": events per body), BENCH_KEEP=1 keeps the run dir.
-# It starts its own redis-server on a free loopback port and stops exactly
-# the processes it started.
+# BENCH_SHAPES ("1 10": events per body), BENCH_CLUSTER (1; 0 skips the
+# cluster runs), BENCH_KEEP=1 keeps the run dir. It starts its own
+# redis-server on a free loopback port and stops exactly the processes it
+# started.
+#
+# Then, with the largest connection count, ingest again on a 3-primary,
+# 3-replica Redis Cluster of six redis-servers on this same machine
+# (bench/cluster.sh), beside the one-Redis figure: the cost of routing
+# each event to its partition's primary, not scaling (the six nodes share
+# the cores with ingest and wrk).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+# shellcheck source=bench/cluster.sh
+. bench/cluster.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNS:-"1 16 64"}
 SHAPES=${BENCH_SHAPES:-"1 10"}
+WITH_CLUSTER=${BENCH_CLUSTER:-1}
+PARTITIONS=16                       # ingest's default, set explicitly
 CLK_TCK=$(getconf CLK_TCK)
 SECRET=bench-app-secret
 PAGE=1000000000000001
@@ -55,6 +66,15 @@ queue_count() {
             n = n + redis.call('LLEN', k)
         end
         return n" 0 'hookline:*:q'
+}
+
+# cpu_sum_of PID...: their CPU ticks added up.
+cpu_sum_of() {
+    local p s=0
+    for p in "$@"; do
+        s=$((s + $(cpu_ticks "$p")))
+    done
+    echo "$s"
 }
 
 # cpu_pct TICKS_BEFORE TICKS_AFTER MICROSECONDS: share of one core.
@@ -119,6 +139,9 @@ if [ "$HAVE_INGEST" = 1 ]; then
 fi
 
 runs=$(( $(wc -w <<<"$SHAPES") * $(wc -w <<<"$CONNS") * (1 + HAVE_INGEST) ))
+if [ "$HAVE_INGEST" = 1 ] && [ "$WITH_CLUSTER" = 1 ]; then
+    runs=$((runs + $(wc -w <<<"$SHAPES")))
+fi
 say "hookline bench: ${SECONDS_PER_RUN}s per run, $runs runs" \
     "(~$((runs * SECONDS_PER_RUN)) s); wrk threads <= $MAX_THREADS;" \
     "$(nproc) cores"
@@ -206,6 +229,69 @@ fi
 CEIL_RSS_KB=$(vmhwm_kb "$CEILING_PID")
 
 # ---------------------------------------------------------------------------
+# Ingest on a 3-primary Redis Cluster, largest connection count
+# ---------------------------------------------------------------------------
+
+TOP=$(tr ' ' '\n' <<<"$CONNS" | sort -n | tail -n 1)
+declare -A C_RPS C_EPS C_P99
+C_RUN=0
+if [ "$HAVE_INGEST" = 1 ] && [ "$WITH_CLUSTER" = 1 ]; then
+    C_RUN=1
+    # One Redis and its ingest go first: nothing idle of ours runs beside.
+    stop_pid "$INGEST_PID"
+    stop_pid "$REDIS_PID"
+    start_cluster "$RUN_DIR/cluster"
+    env PORT=0 HOOKLINE_LISTEN=127.0.0.1 HOOKLINE_LOG=info \
+        MESSENGER_VERIFY_TOKEN=bench-verify-token \
+        MESSENGER_APP_SECRET=$SECRET REDIS_URL="$CLUSTER_URL" \
+        HOOKLINE_PARTITIONS=$PARTITIONS \
+        "$INGEST" 2>"$RUN_DIR/ingest-cluster.log" </dev/null &
+    CINGEST_PID=$!
+    PIDS+=("$CINGEST_PID")
+    CINGEST_PORT=$(wait_listening "$RUN_DIR/ingest-cluster.log" \
+        "$CINGEST_PID") || { cat "$RUN_DIR/ingest-cluster.log" >&2
+            die "ingest on the cluster did not start"; }
+    wait_http "http://127.0.0.1:$CINGEST_PORT/readyz" 200 ||
+        die "ingest on the cluster not ready (no complete slot map)"
+    say "cluster: 3 primaries + 3 replicas (ports ${CLUSTER_PORTS[*]})," \
+        "ingest :$CINGEST_PORT"
+    for ev in $SHAPES; do
+        name="ingest-cluster-e$ev-c$TOP"
+        printf '  %-20s ' "$name"
+        cluster_flush
+        a=$(cpu_ticks "$CINGEST_PID")
+        r=$(cpu_sum_of "${CLUSTER_PIDS[@]}")
+        run_wrk "$name" "http://127.0.0.1:$CINGEST_PORT/webhook" "$ev" "$TOP"
+        out="$RUN_DIR/$name.out"
+        dur=$(field duration_us "$out")
+        ok=$(field ok "$out")
+        sent=$(field sent "$out")
+        errs=$(( $(field errors "$out") + $(field non2xx "$out") ))
+        C_RPS[$ev]=$(awk -v n="$ok" -v d="$dur" \
+            'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
+        C_EPS[$ev]=$(( ${C_RPS[$ev]} * ev ))
+        C_P99[$ev]=$(field p99_us "$out")
+        printf '%8s req/s  p99 %6s us  errors %s  cpu %s redis (6) %s' \
+            "${C_RPS[$ev]}" "${C_P99[$ev]}" "$errs" \
+            "$(cpu_pct "$a" "$(cpu_ticks "$CINGEST_PID")" "$dur")" \
+            "$(cpu_pct "$r" "$(cpu_sum_of "${CLUSTER_PIDS[@]}")" "$dur")"
+        sleep 0.5
+        got=$(cluster_each hookline "$PARTITIONS" LLEN q |
+            awk '{ n += $1 } END { print n + 0 }')
+        lo=$((ok * ev))
+        hi=$((sent * ev))
+        if [ "$got" -ge "$lo" ] && [ "$got" -le "$hi" ]; then
+            verdict=ok
+        else
+            verdict=MISMATCH
+            COUNT_OK=0
+        fi
+        printf '  redis %s envelopes (want %s..%s): %s\n' \
+            "$got" "$lo" "$hi" "$verdict"
+    done
+fi
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 
@@ -234,6 +320,23 @@ for ev in $SHAPES; do
             "$(ratio "${RPS[$i]:-0}" "${RPS[$k]}")"
     done
 done
+
+if [ "$C_RUN" = 1 ]; then
+    say ""
+    say "ingest on a 3-primary, 3-replica Redis Cluster vs one Redis," \
+        "$TOP connections (same machine: the routing's cost, not scaling)"
+    printf '%-6s | %9s %10s %7s | %9s %10s %7s | %6s | %9s\n' events \
+        "1 redis/s" "events/s" "p99 ms" "cluster/s" "events/s" "p99 ms" \
+        "c/1" "ceiling/s"
+    for ev in $SHAPES; do
+        i="ingest-e$ev-c$TOP"
+        printf '%-6s | %9s %10s %7s | %9s %10s %7s | %6s | %9s\n' "$ev" \
+            "${RPS[$i]}" "${EPS[$i]}" "$(ms "${P99[$i]}")" \
+            "${C_RPS[$ev]}" "${C_EPS[$ev]}" "$(ms "${C_P99[$ev]}")" \
+            "$(ratio "${C_RPS[$ev]}" "${RPS[$i]}")x" \
+            "${RPS[ceiling-e$ev-c$TOP]}"
+    done
+fi
 
 say ""
 if [ "$HAVE_INGEST" = 1 ]; then

@@ -86,23 +86,14 @@ trap 'exit 130' INT TERM
 
 rcli() { redis-cli -p "$REDIS_PORT" --raw "$@"; }
 
-# cluster_each CMD SUFFIX: CMD <prefix>:{n}:SUFFIX for every partition n
-# through one redis-cli -c (it follows the redirects); one answer a line.
-cluster_each() {
-    local n
-    for n in $(seq 0 $((PARTITIONS - 1))); do
-        printf '%s %s:{%d}:%s\n' "$1" "$PREFIX" "$n" "$2"
-    done | redis-cli -c -p "${CLUSTER_PORTS[0]}" --raw 2>/dev/null |
-        grep -v '^-> Redirected' || true
-}
-
 # "held owners max_per_owner" of the partition leases.
 lease_summary() {
     if [ "$ON_CLUSTER" = 1 ]; then
         # one slot per partition: a script could not read them all
-        cluster_each GET lease | awk 'NF { held++; c[$1]++ }
-            END { for (o in c) { d++; if (c[o] > m) m = c[o] }
-                  print held + 0, d + 0, m + 0 }'
+        cluster_each "$PREFIX" "$PARTITIONS" GET lease |
+            awk 'NF { held++; c[$1]++ }
+                 END { for (o in c) { d++; if (c[o] > m) m = c[o] }
+                       print held + 0, d + 0, m + 0 }'
         return 0
     fi
     rcli eval "
@@ -126,8 +117,9 @@ lease_summary() {
 leftovers() {
     if [ "$ON_CLUSTER" = 1 ]; then
         printf '%s %s %s\n' \
-            "$(cluster_each LLEN q | awk '{ n += $1 } END { print n + 0 }')" \
-            "$(cluster_each LLEN inflight |
+            "$(cluster_each "$PREFIX" "$PARTITIONS" LLEN q |
+                awk '{ n += $1 } END { print n + 0 }')" \
+            "$(cluster_each "$PREFIX" "$PARTITIONS" LLEN inflight |
                 awk '{ n += $1 } END { print n + 0 }')" \
             "$(ccli LLEN "$PREFIX:dlq" 2>/dev/null | grep -v '^-> ')"
         return 0
