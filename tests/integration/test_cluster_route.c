@@ -24,7 +24,6 @@
 #include "hl_store.h"
 #include "hl_time.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +32,6 @@
 #define NKEYS 2000
 #define CMD_TIMEOUT_MS 5000
 #define FAILOVER_TIMEOUT_MS 20000
-#define TIMEOUT_MS 5000             /* blocking clients */
 
 /* One request's outcome. */
 struct res {
@@ -130,111 +128,29 @@ static int all_keys(struct event_base *base, struct hl_cluster *cl,
     return bad;
 }
 
-/* Index of the fixture node listening on `port`, or -1. */
-static int node_at(const struct ht_cluster *c, int port) {
-    int i;
-
-    for (i = 0; i < HT_CLUSTER_NODES; i++) {
-        if (c->node[i].port == port)
-            return i;
-    }
-    return -1;
-}
-
-/* The live map from node `i`. NULL on failure. */
-static struct hl_slot_map *live_map(const struct ht_cluster *c, int i) {
-    char err[HL_ERR_LEN];
-    struct hl_slot_map *m = NULL;
-    redisContext *rc = ht_cluster_connect(c, i, TIMEOUT_MS);
-    redisReply *rep = rc ? redisCommand(rc, "CLUSTER SLOTS") : NULL;
-
-    if (rep == NULL || hl_slot_map_build(rep, "127.0.0.1", &m, err)
-                           != HL_OK)
-        HT_FAIL("CLUSTER SLOTS from node %d failed", i);
-    if (rep != NULL)
-        freeReplyObject(rep);
-    if (rc != NULL)
-        redisFree(rc);
-    return m;
-}
-
-/* Runs a blocking command on node `i`; returns 1 when the reply is not an
- * error (its text, if any, copied into out). */
-static int node_cmd(const struct ht_cluster *c, int i, char *out,
-                    size_t outlen, const char *fmt, ...) {
-    redisContext *rc = ht_cluster_connect(c, i, TIMEOUT_MS);
-    redisReply *rep = NULL;
-    va_list ap;
-    int ok = 0;
-
-    if (rc == NULL)
-        return HT_FAIL("connect to node %d", i);
-    va_start(ap, fmt);
-    rep = redisvCommand(rc, fmt, ap);
-    va_end(ap);
-    if (rep != NULL && rep->type != REDIS_REPLY_ERROR) {
-        ok = 1;
-        if (out != NULL)
-            snprintf(out, outlen, "%.*s", rep->str ? (int)rep->len : 0,
-                     rep->str ? rep->str : "");
-    } else {
-        HT_FAIL("node %d: %s", i, rep ? rep->str : rc->errstr);
-    }
-    if (rep != NULL)
-        freeReplyObject(rep);
-    redisFree(rc);
-    return ok;
-}
-
-/* cmdstat_asking calls on node `i` (0 when never called). */
-static long asking_calls(const struct ht_cluster *c, int i) {
-    char info[4096];
-    const char *p;
-
-    if (!node_cmd(c, i, info, sizeof(info), "INFO commandstats"))
-        return -1;
-    p = strstr(info, "cmdstat_asking:calls=");
-    return p ? atol(p + strlen("cmdstat_asking:calls=")) : 0;
-}
-
 static void check_migrate(const struct ht_cluster *c,
                           struct event_base *base, struct hl_cluster *cl) {
-    struct hl_slot_map *m = live_map(c, 0);
     struct res r[3];
-    char src_id[64], dst_id[64];
     const char *keys[3] = { "{mig}a", "{mig}b", "{mig}c" };
+    const char *first[2] = { keys[0], NULL };
+    const char *second[2] = { keys[1], NULL };
     unsigned slot = hl_slot_of("{mig}", 5);
-    int src = -1, dst = -1, pi, i;
+    int src, dst, i;
     long ask0, refresh0;
 
     HT_CHECK_BEGIN("a slot migrated by hand: ASK (ASKING sent) while "
                    "migrating, MOVED + refresh after SETSLOT NODE, values "
                    "intact");
-    if (m == NULL || hl_slot_map_lookup(m, slot, &pi) != HL_OK)
-        goto cleanup;
-    src = node_at(c, hl_slot_map_node(m, pi)->port);
-    for (i = 0; i < hl_slot_map_node_count(m); i++) {
-        const struct hl_slot_node *n = hl_slot_map_node(m, i);
-        if (n->primary < 0 && i != pi) {
-            dst = node_at(c, n->port);
-            break;
-        }
-    }
+    src = ht_cluster_primary_of_slot(c, slot);
+    dst = ht_cluster_other_primary(c, src);
     if (!HT_ASSERT_TRUE(src >= 0 && dst >= 0))
         goto cleanup;
     for (i = 0; i < 2; i++)
         cmd(cl, &r[i], CMD_TIMEOUT_MS, "SET", keys[i], keys[i]);
     pump(base, CMD_TIMEOUT_MS);
-    if (!node_cmd(c, src, src_id, sizeof(src_id), "CLUSTER MYID") ||
-        !node_cmd(c, dst, dst_id, sizeof(dst_id), "CLUSTER MYID") ||
-        !node_cmd(c, dst, NULL, 0, "CLUSTER SETSLOT %u IMPORTING %s", slot,
-                  src_id) ||
-        !node_cmd(c, src, NULL, 0, "CLUSTER SETSLOT %u MIGRATING %s", slot,
-                  dst_id) ||
-        !node_cmd(c, src, NULL, 0, "MIGRATE 127.0.0.1 %d %s 0 5000",
-                  c->node[dst].port, keys[0]))
+    if (!ht_cluster_migrate_begin(c, slot, src, dst, first))
         goto cleanup;
-    ask0 = asking_calls(c, dst);
+    ask0 = ht_cluster_asking_calls(c, dst);
     /* a: moved already (ASK), b: still on the source, c: new (ASK) */
     cmd(cl, &r[0], CMD_TIMEOUT_MS, "GET", keys[0], NULL);
     cmd(cl, &r[1], CMD_TIMEOUT_MS, "GET", keys[1], NULL);
@@ -243,19 +159,12 @@ static void check_migrate(const struct ht_cluster *c,
     HT_ASSERT_EQ_STR(r[0].str, keys[0]);
     HT_ASSERT_EQ_STR(r[1].str, keys[1]);
     HT_ASSERT_EQ_STR(r[2].str, "OK");
-    HT_ASSERT_EQ_INT(asking_calls(c, dst) - ask0, 2);
-    if (!node_cmd(c, src, NULL, 0, "MIGRATE 127.0.0.1 %d %s 0 5000",
-                  c->node[dst].port, keys[1]))
+    HT_ASSERT_EQ_INT(ht_cluster_asking_calls(c, dst) - ask0, 2);
+    /* then every primary learns the new owner (the old one last would
+     * do, but all is simpler and what redis-cli --cluster does) */
+    if (!ht_cluster_migrate_keys(c, src, dst, second) ||
+        !ht_cluster_migrate_end(c, slot, src, dst))
         goto cleanup;
-    /* every primary learns the new owner (the old one last would do,
-     * but all is simpler and what redis-cli --cluster does) */
-    for (i = 0; i < hl_slot_map_node_count(m); i++) {
-        const struct hl_slot_node *n = hl_slot_map_node(m, i);
-        if (n->primary < 0 &&
-            !node_cmd(c, node_at(c, n->port), NULL, 0,
-                      "CLUSTER SETSLOT %u NODE %s", slot, dst_id))
-            goto cleanup;
-    }
     refresh0 = hl_cluster_refreshes(cl);
     for (i = 0; i < 3; i++)
         cmd(cl, &r[i], CMD_TIMEOUT_MS, "GET", keys[i], NULL);
@@ -275,23 +184,18 @@ static void check_migrate(const struct ht_cluster *c,
     HT_ASSERT_GE_INT(hl_cluster_refreshes(cl) - refresh0, 1);
     ht_note("slot %u moved from node %d to node %d", slot, src, dst);
 cleanup:
-    hl_slot_map_free(m);
     HT_CHECK_END();
 }
 
 static void check_failover(struct ht_cluster *c, struct event_base *base,
                            struct hl_cluster *cl) {
-    struct hl_slot_map *m = live_map(c, 0);
     struct res r;
-    int pi, victim;
+    int victim;
     long long t0;
 
     HT_CHECK_BEGIN("a primary SIGKILLed: its replica is promoted and the "
                    "router's commands succeed again (every key reads back)");
-    if (m == NULL ||
-        hl_slot_map_lookup(m, hl_slot_of("{fo}", 4), &pi) != HL_OK)
-        goto cleanup;
-    victim = node_at(c, hl_slot_map_node(m, pi)->port);
+    victim = ht_cluster_primary_of_slot(c, hl_slot_of("{fo}", 4));
     if (!HT_ASSERT_EQ_INT(ht_cluster_kill(c, victim), HL_OK))
         goto cleanup;
     t0 = hl_time_mono_ms();
@@ -303,7 +207,6 @@ static void check_failover(struct ht_cluster *c, struct event_base *base,
             hl_time_mono_ms() - t0, victim);
     HT_ASSERT_EQ_INT(all_keys(base, cl, 0, CMD_TIMEOUT_MS), 0);
 cleanup:
-    hl_slot_map_free(m);
     HT_CHECK_END();
 }
 

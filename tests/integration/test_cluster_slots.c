@@ -122,33 +122,6 @@ static void check_keyslot(redisContext *rc, const struct keys *ks) {
     HT_CHECK_END();
 }
 
-/* Builds the map from node 0's CLUSTER SLOTS. NULL on failure. */
-static struct hl_slot_map *live_map(redisContext *rc) {
-    char err[HL_ERR_LEN];
-    struct hl_slot_map *m = NULL;
-    redisReply *rep = redisCommand(rc, "CLUSTER SLOTS");
-
-    if (rep == NULL) {
-        HT_FAIL("CLUSTER SLOTS: %s", rc->errstr);
-        return NULL;
-    }
-    if (hl_slot_map_build(rep, "127.0.0.1", &m, err) != HL_OK)
-        HT_FAIL("hl_slot_map_build: %s", err);
-    freeReplyObject(rep);
-    return m;
-}
-
-/* Index of the fixture node listening on `port`, or -1. */
-static int node_at(const struct ht_cluster *c, int port) {
-    int i;
-
-    for (i = 0; i < HT_CLUSTER_NODES; i++) {
-        if (c->node[i].port == port)
-            return i;
-    }
-    return -1;
-}
-
 static void check_map_shape(const struct ht_cluster *c,
                             const struct hl_slot_map *m) {
     int primaries = 0;
@@ -162,7 +135,7 @@ static void check_map_shape(const struct ht_cluster *c,
     for (i = 0; i < hl_slot_map_node_count(m); i++) {
         const struct hl_slot_node *n = hl_slot_map_node(m, i);
 
-        HT_ASSERT_NE_INT(node_at(c, n->port), -1);
+        HT_ASSERT_NE_INT(ht_cluster_node_at(c, n->port), -1);
         HT_ASSERT_EQ_STR(n->host, "127.0.0.1");
         HT_ASSERT_EQ_INT(strlen(n->id), 40);
         primaries += n->primary < 0;
@@ -207,7 +180,7 @@ static size_t gets(const struct ht_cluster *c, const struct hl_slot_map *m,
                 while (hl_slot_map_node(m, to)->primary >= 0);
             }
             n = hl_slot_map_node(m, to);
-            to = node_at(c, n->port);
+            to = ht_cluster_node_at(c, n->port);
             if (to < 0 || ctx[to] == NULL) {
                 (*errors)++;
                 continue;
@@ -269,7 +242,7 @@ static void check_kill_restart(struct ht_cluster *c,
     HT_ASSERT_EQ_INT(ht_cluster_kill_pid(c, 0), HL_ENOTFOUND);
     if (!HT_ASSERT_EQ_INT(hl_slot_map_replica(m, 0, 0, &r), HL_OK))
         goto cleanup;
-    i = node_at(c, hl_slot_map_node(m, r)->port);
+    i = ht_cluster_node_at(c, hl_slot_map_node(m, r)->port);
     if (!HT_ASSERT_NE_INT(i, -1))
         goto cleanup;
     pid = c->node[i].pid;
@@ -310,7 +283,7 @@ int main(void) {
     HT_CHECK_END();
     check_keyslot(rc, &ks);
     HT_CHECK_BEGIN("hl_slot_map_build accepts the live CLUSTER SLOTS reply");
-    m = live_map(rc);
+    m = ht_cluster_live_map(&c, 0);
     HT_CHECK_END();
     if (m == NULL)
         goto cleanup;

@@ -56,71 +56,21 @@ struct ctx {
 
 /* ---- the cluster, node by node ------------------------------------------ */
 
-/* Index of the fixture node listening on `port`, or -1. */
-static int node_at(const struct ht_cluster *c, int port) {
-    int i;
-
-    for (i = 0; i < HT_CLUSTER_NODES; i++) {
-        if (c->node[i].port == port)
-            return i;
-    }
-    return -1;
-}
-
-/* The live slot map, as node `i` sees it. NULL (check failed) on error. */
-static struct hl_slot_map *live_map(const struct ht_cluster *c, int i) {
-    char err[HL_ERR_LEN];
-    struct hl_slot_map *m = NULL;
-    redisContext *rc = ht_cluster_connect(c, i, TIMEOUT_MS);
-    redisReply *rep = rc ? redisCommand(rc, "CLUSTER SLOTS") : NULL;
-
-    if (rep == NULL || hl_slot_map_build(rep, "127.0.0.1", &m, err)
-                           != HL_OK)
-        HT_FAIL("CLUSTER SLOTS from node %d failed", i);
-    if (rep != NULL)
-        freeReplyObject(rep);
-    if (rc != NULL)
-        redisFree(rc);
-    return m;
-}
-
-/* The fixture node of the primary serving `slot` (per node 0), or -1. */
-static int primary_of_slot(const struct ht_cluster *c, unsigned slot) {
-    struct hl_slot_map *m = live_map(c, 0);
-    int idx = -1, node = -1;
-
-    if (m != NULL && hl_slot_map_lookup(m, slot, &idx) == HL_OK)
-        node = node_at(c, hl_slot_map_node(m, idx)->port);
-    hl_slot_map_free(m);
-    return node;
-}
-
 static int primary_of(const struct ht_cluster *c, const char *key) {
-    return primary_of_slot(c, hl_slot_of(key, strlen(key)));
+    return ht_cluster_primary_of_slot(c, hl_slot_of(key, strlen(key)));
 }
 
 /* Runs argv on the primary serving argv[1]'s slot (`node` >= 0: on that
  * node). The reply, or NULL (check failed) on an error. Caller owns. */
 static redisReply *on_node(const struct ht_cluster *c, int node, int argc,
                            const char **argv, const size_t *lens) {
-    redisContext *rc;
-    redisReply *rep = NULL;
-
     if (node < 0)
         node = primary_of(c, argv[1]);
-    rc = node >= 0 ? ht_cluster_connect(c, node, TIMEOUT_MS) : NULL;
-    if (rc != NULL)
-        rep = redisCommandArgv(rc, argc, argv, lens);
-    if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-        HT_FAIL("%s %s on node %d: %s", argv[0], argc > 1 ? argv[1] : "",
-                node, rep ? rep->str : rc ? rc->errstr : "no connection");
-        if (rep != NULL)
-            freeReplyObject(rep);
-        rep = NULL;
+    if (node < 0) {
+        HT_FAIL("%s %s: no primary found", argv[0], argv[1]);
+        return NULL;
     }
-    if (rc != NULL)
-        redisFree(rc);
-    return rep;
+    return ht_cluster_node_argv(c, node, argc, argv, lens);
 }
 
 /* A command whose reply is not kept; 1 when it was not an error. */
@@ -149,104 +99,6 @@ static long long llen(const struct ht_cluster *c, const char *key) {
     const char *argv[2] = { "LLEN", key };
 
     return key_int(c, 2, argv);
-}
-
-/* cmdstat_asking calls on node `i` (0 when never called). */
-static long asking_calls(const struct ht_cluster *c, int i) {
-    const char *argv[2] = { "INFO", "commandstats" };
-    redisReply *r = on_node(c, i, 2, argv, NULL);
-    const char *p;
-    long n = -1;
-
-    if (r != NULL && r->type == REDIS_REPLY_STRING) {
-        p = strstr(r->str, "cmdstat_asking:calls=");
-        n = p ? strtol(p + strlen("cmdstat_asking:calls="), NULL, 10) : 0;
-    }
-    if (r != NULL)
-        freeReplyObject(r);
-    return n;
-}
-
-/* CLUSTER MYID of node `i` into id (64 bytes). */
-static int node_id(const struct ht_cluster *c, int i, char *id) {
-    const char *argv[2] = { "CLUSTER", "MYID" };
-    redisReply *r = on_node(c, i, 2, argv, NULL);
-    int ok = r != NULL && r->type == REDIS_REPLY_STRING;
-
-    if (ok)
-        snprintf(id, 64, "%s", r->str);
-    if (r != NULL)
-        freeReplyObject(r);
-    return ok;
-}
-
-/* A primary other than `src`, or -1. */
-static int other_primary(const struct ht_cluster *c, int src) {
-    struct hl_slot_map *m = live_map(c, 0);
-    int i, dst = -1;
-
-    for (i = 0; m != NULL && i < hl_slot_map_node_count(m); i++) {
-        const struct hl_slot_node *n = hl_slot_map_node(m, i);
-        if (n->primary < 0 && node_at(c, n->port) != src) {
-            dst = node_at(c, n->port);
-            break;
-        }
-    }
-    hl_slot_map_free(m);
-    return dst;
-}
-
-/* MIGRATEs the keys `keys` (NULL-terminated) from src to dst (a key
- * that is not there is no error: MIGRATE says NOKEY). */
-static int migrate_keys(const struct ht_cluster *c, int src, int dst,
-                        const char *const *keys) {
-    char port[16];
-    const char *move[6] = { "MIGRATE", "127.0.0.1", port, NULL, "0",
-                            "5000" };
-    int i;
-
-    snprintf(port, sizeof(port), "%d", c->node[dst].port);
-    for (i = 0; keys[i] != NULL; i++) {
-        move[3] = keys[i];
-        if (!on_node_ok(c, src, 6, move))
-            return 0;
-    }
-    return 1;
-}
-
-/* Starts moving `slot` from src to dst (IMPORTING, MIGRATING) and
- * migrates the keys `keys` (NULL-terminated). */
-static int migrate_begin(const struct ht_cluster *c, unsigned slot, int src,
-                         int dst, const char *const *keys) {
-    char s[16], src_id[64], dst_id[64];
-    const char *imp[5] = { "CLUSTER", "SETSLOT", s, "IMPORTING", src_id };
-    const char *mig[5] = { "CLUSTER", "SETSLOT", s, "MIGRATING", dst_id };
-
-    snprintf(s, sizeof(s), "%u", slot);
-    return node_id(c, src, src_id) && node_id(c, dst, dst_id) &&
-           on_node_ok(c, dst, 5, imp) && on_node_ok(c, src, 5, mig) &&
-           migrate_keys(c, src, dst, keys);
-}
-
-/* Ends it: every primary (dst first) learns that dst serves `slot`. */
-static int migrate_end(const struct ht_cluster *c, unsigned slot, int src,
-                       int dst) {
-    char s[16], dst_id[64];
-    const char *set[5] = { "CLUSTER", "SETSLOT", s, "NODE", dst_id };
-    struct hl_slot_map *m = live_map(c, 0);
-    int i, ok = m != NULL;
-
-    snprintf(s, sizeof(s), "%u", slot);
-    ok = ok && node_id(c, dst, dst_id) && on_node_ok(c, dst, 5, set) &&
-         on_node_ok(c, src, 5, set);
-    for (i = 0; ok && i < hl_slot_map_node_count(m); i++) {
-        const struct hl_slot_node *n = hl_slot_map_node(m, i);
-        int k = node_at(c, n->port);
-        if (n->primary < 0 && k != src && k != dst)
-            ok = on_node_ok(c, k, 5, set);
-    }
-    hl_slot_map_free(m);
-    return ok;
 }
 
 /* ---- hookctl ------------------------------------------------------------ */
@@ -518,17 +370,17 @@ static void check_ask(struct ctx *x) {
     x->mig_part = (int)x->part[0];
     hl_keys_queue(PREFIX, x->mig_part, q);
     slot = hl_slot_of(q, strlen(q));
-    x->mig_src = primary_of_slot(&x->c, slot);
-    x->mig_dst = other_primary(&x->c, x->mig_src);
+    x->mig_src = ht_cluster_primary_of_slot(&x->c, slot);
+    x->mig_dst = ht_cluster_other_primary(&x->c, x->mig_src);
     if (!HT_ASSERT_TRUE(x->mig_src >= 0 && x->mig_dst >= 0) ||
-        !HT_ASSERT_TRUE(migrate_begin(&x->c, slot, x->mig_src, x->mig_dst,
-                                      keys)))
+        !HT_ASSERT_TRUE(ht_cluster_migrate_begin(&x->c, slot, x->mig_src,
+                                                 x->mig_dst, keys)))
         goto done;
-    ask0 = asking_calls(&x->c, x->mig_dst);
+    ask0 = ht_cluster_asking_calls(&x->c, x->mig_dst);
     o = ctl_json(x, args, 0);
     HT_ASSERT_EQ_INT(stats_mismatches(o, extra), 0);
     json_object_put(o);
-    HT_ASSERT_GE_INT(asking_calls(&x->c, x->mig_dst) - ask0, 1);
+    HT_ASSERT_GE_INT(ht_cluster_asking_calls(&x->c, x->mig_dst) - ask0, 1);
     ht_note("partition %d (slot %u) moving from node %d to node %d",
             x->mig_part, slot, x->mig_src, x->mig_dst);
 done:
@@ -582,9 +434,10 @@ static void check_requeue(struct ctx *x) {
     hl_keys_inflight(PREFIX, x->mig_part, inf);
     hl_keys_lease(PREFIX, x->mig_part, lease);
     hl_keys_queue(PREFIX, x->mig_part, q);
-    HT_ASSERT_TRUE(migrate_keys(&x->c, x->mig_src, x->mig_dst, rest));
-    HT_ASSERT_TRUE(migrate_end(&x->c, hl_slot_of(q, strlen(q)),
-                               x->mig_src, x->mig_dst));
+    HT_ASSERT_TRUE(ht_cluster_migrate_keys(&x->c, x->mig_src, x->mig_dst,
+                                           rest));
+    HT_ASSERT_TRUE(ht_cluster_migrate_end(&x->c, hl_slot_of(q, strlen(q)),
+                                          x->mig_src, x->mig_dst));
     HT_ASSERT_EQ_INT(primary_of(&x->c, q), x->mig_dst);
     HT_ASSERT_EQ_INT(requeued_found(x), NDL);
     for (i = 0; i < NDL; i++)
@@ -671,11 +524,12 @@ static void check_moved(struct ctx *x) {
     want_i = llen(&x->c, inf);
     HT_ASSERT_GE_INT(want_q, queued_of(p));
     slot = hl_slot_of(q, strlen(q));
-    src = primary_of_slot(&x->c, slot);
-    dst = other_primary(&x->c, src);
+    src = ht_cluster_primary_of_slot(&x->c, slot);
+    dst = ht_cluster_other_primary(&x->c, src);
     if (!HT_ASSERT_TRUE(src >= 0 && dst >= 0) ||
-        !HT_ASSERT_TRUE(migrate_begin(&x->c, slot, src, dst, keys)) ||
-        !HT_ASSERT_TRUE(migrate_end(&x->c, slot, src, dst)))
+        !HT_ASSERT_TRUE(ht_cluster_migrate_begin(&x->c, slot, src, dst,
+                                                 keys)) ||
+        !HT_ASSERT_TRUE(ht_cluster_migrate_end(&x->c, slot, src, dst)))
         goto done;
     HT_ASSERT_EQ_INT(ctl_cluster_cmd(cl, &r, 2, llen_q, NULL, err), HL_OK);
     HT_ASSERT_EQ_INT(r ? r->integer : -1, want_q);

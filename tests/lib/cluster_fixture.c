@@ -4,12 +4,13 @@
  * The nodes are redis_fixture.c servers with cluster arguments, so the
  * port choice, PING wait, child table and cleanup are that file's; this
  * one adds `redis-cli --cluster create` (run with ht_proc_run, bounded)
- * and the CLUSTER INFO wait. Every wait is bounded. It does not reshard
- * or move slots. */
+ * and the CLUSTER INFO wait. Every wait is bounded. It does not reshard;
+ * the helpers at the end move one slot by hand when a test asks. */
 #include "cluster_fixture.h"
 #include "hl_test.h"
 #include "proc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #define OK_TRIES 200             /* CLUSTER INFO polls ... */
 #define OK_INTERVAL_MS 100       /* ... this far apart */
 #define OUT_TAIL 2000            /* bytes of redis-cli output shown */
+#define CMD_TIMEOUT_MS 5000      /* a helper's connection and command */
+#define ASKING "cmdstat_asking:calls="
 
 /* Fills c->args[i]: cluster mode, bus port, a short node timeout. The
  * ht_redis struct borrows them for restarts. nodes.conf is relative, so
@@ -308,6 +311,196 @@ redisContext *ht_cluster_connect(const struct ht_cluster *c, int i,
     if (i < 0 || i >= HT_CLUSTER_NODES)
         return NULL;
     return ht_redis_connect(&c->node[i], timeout_ms);
+}
+
+/* ---- helpers for the tests ---------------------------------------------- */
+
+int ht_cluster_node_at(const struct ht_cluster *c, int port) {
+    int i;
+
+    for (i = 0; i < HT_CLUSTER_NODES; i++) {
+        if (c->node[i].port == port)
+            return i;
+    }
+    return -1;
+}
+
+struct hl_slot_map *ht_cluster_live_map(const struct ht_cluster *c, int i) {
+    char err[HL_ERR_LEN];
+    struct hl_slot_map *m = NULL;
+    redisContext *rc = ht_cluster_connect(c, i, CMD_TIMEOUT_MS);
+    redisReply *rep = rc ? redisCommand(rc, "CLUSTER SLOTS") : NULL;
+
+    if (rep == NULL)
+        HT_FAIL("CLUSTER SLOTS from node %d: %s", i,
+                rc ? rc->errstr : "no connection");
+    else if (hl_slot_map_build(rep, "127.0.0.1", &m, err) != HL_OK)
+        HT_FAIL("hl_slot_map_build (node %d): %s", i, err);
+    if (rep != NULL)
+        freeReplyObject(rep);
+    if (rc != NULL)
+        redisFree(rc);
+    return m;
+}
+
+int ht_cluster_primary_of_slot(const struct ht_cluster *c, unsigned slot) {
+    struct hl_slot_map *m = ht_cluster_live_map(c, 0);
+    int idx = -1;
+    int node = -1;
+
+    if (m != NULL && hl_slot_map_lookup(m, slot, &idx) == HL_OK)
+        node = ht_cluster_node_at(c, hl_slot_map_node(m, idx)->port);
+    hl_slot_map_free(m);
+    return node;
+}
+
+int ht_cluster_other_primary(const struct ht_cluster *c, int src) {
+    struct hl_slot_map *m = ht_cluster_live_map(c, 0);
+    int dst = -1;
+    int i;
+
+    for (i = 0; m != NULL && i < hl_slot_map_node_count(m); i++) {
+        const struct hl_slot_node *n = hl_slot_map_node(m, i);
+
+        if (n->primary < 0 && ht_cluster_node_at(c, n->port) != src) {
+            dst = ht_cluster_node_at(c, n->port);
+            break;
+        }
+    }
+    hl_slot_map_free(m);
+    return dst;
+}
+
+/* `rep`, node `i`'s reply to `what` over `rc`, when it is one and not an
+ * error; otherwise NULL (check failed; `rep` freed). */
+static redisReply *checked(redisContext *rc, redisReply *rep, int i,
+                           const char *what, const char *arg) {
+    if (rep != NULL && rep->type != REDIS_REPLY_ERROR)
+        return rep;
+    HT_FAIL("%s %s on node %d: %s", what, arg, i,
+            rep ? rep->str : rc->errstr);
+    if (rep != NULL)
+        freeReplyObject(rep);
+    return NULL;
+}
+
+redisReply *ht_cluster_node_argv(const struct ht_cluster *c, int i,
+                                 int argc, const char **argv,
+                                 const size_t *lens) {
+    redisContext *rc = ht_cluster_connect(c, i, CMD_TIMEOUT_MS);
+    redisReply *rep;
+
+    if (rc == NULL) {
+        HT_FAIL("%s: no connection to node %d", argv[0], i);
+        return NULL;
+    }
+    rep = checked(rc, redisCommandArgv(rc, argc, argv, lens), i, argv[0],
+                  argc > 1 ? argv[1] : "");
+    redisFree(rc);
+    return rep;
+}
+
+int ht_cluster_node_cmd(const struct ht_cluster *c, int i, char *out,
+                        size_t outlen, const char *fmt, ...) {
+    redisContext *rc = ht_cluster_connect(c, i, CMD_TIMEOUT_MS);
+    redisReply *rep;
+    va_list ap;
+
+    if (rc == NULL)
+        return HT_FAIL("%s: no connection to node %d", fmt, i);
+    va_start(ap, fmt);
+    rep = checked(rc, redisvCommand(rc, fmt, ap), i, fmt, "");
+    va_end(ap);
+    if (rep != NULL && out != NULL)
+        snprintf(out, outlen, "%.*s", rep->str ? (int)rep->len : 0,
+                 rep->str ? rep->str : "");
+    if (rep != NULL)
+        freeReplyObject(rep);
+    redisFree(rc);
+    return rep != NULL;
+}
+
+int ht_cluster_node_id(const struct ht_cluster *c, int i,
+                       char id[HT_CLUSTER_ID_MAX]) {
+    return ht_cluster_node_cmd(c, i, id, HT_CLUSTER_ID_MAX, "CLUSTER MYID");
+}
+
+long ht_cluster_asking_calls(const struct ht_cluster *c, int i) {
+    const char *argv[2] = { "INFO", "commandstats" };
+    redisReply *r = ht_cluster_node_argv(c, i, 2, argv, NULL);
+    const char *p;
+    long n = -1;
+
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        p = strstr(r->str, ASKING);
+        n = p ? strtol(p + strlen(ASKING), NULL, 10) : 0;
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    return n;
+}
+
+/* One command on node `i` whose reply is not kept; 1 when not an error. */
+static int node_run_ok(const struct ht_cluster *c, int i, int argc,
+                       const char **argv) {
+    redisReply *r = ht_cluster_node_argv(c, i, argc, argv, NULL);
+
+    if (r != NULL)
+        freeReplyObject(r);
+    return r != NULL;
+}
+
+int ht_cluster_migrate_keys(const struct ht_cluster *c, int src, int dst,
+                            const char *const *keys) {
+    char port[16];
+    const char *move[6] = { "MIGRATE", "127.0.0.1", port, NULL, "0",
+                            "5000" };
+    int i;
+
+    if (dst < 0 || dst >= HT_CLUSTER_NODES)
+        return HT_FAIL("MIGRATE to node %d: no such node", dst);
+    snprintf(port, sizeof(port), "%d", c->node[dst].port);
+    for (i = 0; keys[i] != NULL; i++) {
+        move[3] = keys[i];
+        if (!node_run_ok(c, src, 6, move))
+            return 0;
+    }
+    return 1;
+}
+
+int ht_cluster_migrate_begin(const struct ht_cluster *c, unsigned slot,
+                             int src, int dst, const char *const *keys) {
+    char s[16], src_id[HT_CLUSTER_ID_MAX], dst_id[HT_CLUSTER_ID_MAX];
+    const char *imp[5] = { "CLUSTER", "SETSLOT", s, "IMPORTING", src_id };
+    const char *mig[5] = { "CLUSTER", "SETSLOT", s, "MIGRATING", dst_id };
+
+    snprintf(s, sizeof(s), "%u", slot);
+    return ht_cluster_node_id(c, src, src_id) &&
+           ht_cluster_node_id(c, dst, dst_id) &&
+           node_run_ok(c, dst, 5, imp) && node_run_ok(c, src, 5, mig) &&
+           ht_cluster_migrate_keys(c, src, dst, keys);
+}
+
+int ht_cluster_migrate_end(const struct ht_cluster *c, unsigned slot,
+                           int src, int dst) {
+    char s[16], dst_id[HT_CLUSTER_ID_MAX];
+    const char *set[5] = { "CLUSTER", "SETSLOT", s, "NODE", dst_id };
+    struct hl_slot_map *m = ht_cluster_live_map(c, 0);
+    int i;
+    int ok = m != NULL;
+
+    snprintf(s, sizeof(s), "%u", slot);
+    ok = ok && ht_cluster_node_id(c, dst, dst_id) &&
+         node_run_ok(c, dst, 5, set) && node_run_ok(c, src, 5, set);
+    for (i = 0; ok && i < hl_slot_map_node_count(m); i++) {
+        const struct hl_slot_node *n = hl_slot_map_node(m, i);
+        int k = ht_cluster_node_at(c, n->port);
+
+        if (n->primary < 0 && k != src && k != dst)
+            ok = node_run_ok(c, k, 5, set);
+    }
+    hl_slot_map_free(m);
+    return ok;
 }
 
 void ht_cluster_cleanup(struct ht_cluster *c) {

@@ -15,15 +15,21 @@
  * this machine that takes about 10 s. A missing redis-cli, or one without
  * --cluster, is a start failure: the tests fail, they do not skip.
  *
- * Only PIDs this fixture started are ever signalled. It does not reshard,
- * fail over on request or speak to the cluster for the tests beyond
- * readiness (use ht_cluster_connect() and hiredis). */
+ * Only PIDs this fixture started are ever signalled. It does not reshard
+ * or fail over on request. For the tests it offers what they kept
+ * writing again: the fixture node at a port, the live slot map
+ * (hl_slot.c's parser) and who serves a slot, a command on one node,
+ * CLUSTER MYID, ASKING counts, and a slot moved by hand (SETSLOT
+ * IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE). Those helpers fail the
+ * current check (hl_test.h) when a node does not answer or answers an
+ * error. */
 #ifndef HT_CLUSTER_FIXTURE_H
 #define HT_CLUSTER_FIXTURE_H
 
 #include <sys/types.h>
 #include <hiredis/hiredis.h>
 #include "hl.h"
+#include "hl_slot.h"
 #include "redis_fixture.h"
 
 #define HT_CLUSTER_NODES 6        /* 3 primaries + 3 replicas */
@@ -77,6 +83,65 @@ int ht_cluster_restart(struct ht_cluster *c, int i, char err[HL_ERR_LEN]);
  * Caller owns; free with redisFree(). NULL on failure. */
 redisContext *ht_cluster_connect(const struct ht_cluster *c, int i,
                                  long timeout_ms);
+
+/* ---- helpers for the tests (each fails the current check on an error;
+ * commands go to one node over a new blocking connection) ---------------- */
+
+#define HT_CLUSTER_ID_MAX 64      /* a CLUSTER MYID (40 hex) and its NUL */
+
+/* Index (0..5) of the fixture node listening on `port`, or -1. */
+int ht_cluster_node_at(const struct ht_cluster *c, int port);
+
+/* The live slot map as node `i` sees it (CLUSTER SLOTS through
+ * hl_slot_map_build()). Caller owns; free with hl_slot_map_free().
+ * NULL (check failed) on an error. */
+struct hl_slot_map *ht_cluster_live_map(const struct ht_cluster *c, int i);
+
+/* The fixture node of the primary serving `slot` (per node 0's live
+ * map), or -1. */
+int ht_cluster_primary_of_slot(const struct ht_cluster *c, unsigned slot);
+
+/* The first primary in node 0's live map that is not node `src`, or
+ * -1. */
+int ht_cluster_other_primary(const struct ht_cluster *c, int src);
+
+/* Runs argv (lens may be NULL: C strings) on node `i`. The reply
+ * (caller owns; free with freeReplyObject()), or NULL (check failed)
+ * when the node cannot be reached or replies with an error. */
+redisReply *ht_cluster_node_argv(const struct ht_cluster *c, int i,
+                                 int argc, const char **argv,
+                                 const size_t *lens);
+
+/* Runs the hiredis format command `fmt` on node `i`. 1 when the reply is
+ * not an error (its text, "" when none, copied into `out` when `out` is
+ * not NULL); 0 (check failed) otherwise. */
+int ht_cluster_node_cmd(const struct ht_cluster *c, int i, char *out,
+                        size_t outlen, const char *fmt, ...);
+
+/* CLUSTER MYID of node `i` into `id`. 1 on success, 0 (check failed). */
+int ht_cluster_node_id(const struct ht_cluster *c, int i,
+                       char id[HT_CLUSTER_ID_MAX]);
+
+/* cmdstat_asking calls on node `i` (0 when never called), -1 (check
+ * failed) when INFO commandstats fails. */
+long ht_cluster_asking_calls(const struct ht_cluster *c, int i);
+
+/* MIGRATEs the keys `keys` (NULL-terminated; borrowed) from node `src`
+ * to node `dst` (a key that is not there is no error: MIGRATE says
+ * NOKEY). 1 when every MIGRATE succeeded. */
+int ht_cluster_migrate_keys(const struct ht_cluster *c, int src, int dst,
+                            const char *const *keys);
+
+/* Starts moving `slot` from node `src` to node `dst` (IMPORTING on dst,
+ * MIGRATING on src) and migrates `keys` (as above). 1 on success. */
+int ht_cluster_migrate_begin(const struct ht_cluster *c, unsigned slot,
+                             int src, int dst, const char *const *keys);
+
+/* Ends it: every primary (dst first, then src, then the others in node
+ * 0's map) learns with SETSLOT NODE that dst serves `slot`. 1 on
+ * success. */
+int ht_cluster_migrate_end(const struct ht_cluster *c, unsigned slot,
+                           int src, int dst);
 
 /* Stops every node and removes their directories. Safe on a zeroed or
  * failed fixture; idempotent. */
