@@ -10,6 +10,10 @@
 #                        G3/G4/G5 checks (make test runs a 35 s one)
 #   make soak            bin/chaos --soak: SOAK_SECONDS (1800) of steady load,
 #                        worker kills, VmRSS judged after the warm-up
+#   make test-cluster    bin/chaos --cluster --reshard, then --sentinel, for
+#                        CHAOS_SECONDS (here 120) each: a primary SIGKILLed,
+#                        its replica promoted, the 503 window reported (make
+#                        test runs 18 s ones: test_chaos_cluster/_sentinel)
 #   make valgrind        every integration test with every program it starts
 #                        under valgrind (make test runs a subset of them)
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS (120) each;
@@ -75,7 +79,7 @@ ifneq ($(wildcard tests/fakegraph/main.c),)
 PROGS += $(BIN)/hookline-fakegraph
 endif
 
-.PHONY: all test tests run bench valgrind clean deps chaos soak
+.PHONY: all test tests run bench valgrind clean deps chaos soak test-cluster
 # keep test objects between builds (they are intermediates of the links)
 .SECONDARY:
 all: $(PROGS)
@@ -181,6 +185,18 @@ chaos: deps
 soak: deps
 	@$(MAKE) --no-print-directory all bin/chaos
 	@HL_BIN=bin bin/chaos --soak --seconds $(SOAK_SECONDS)
+
+# CHAOS_SECONDS from the command line or the environment, else 120.
+CLUSTER_SECONDS = $(if $(filter command% environment%,\
+                    $(origin CHAOS_SECONDS)),$(CHAOS_SECONDS),120)
+
+test-cluster: deps
+	@$(MAKE) --no-print-directory all bin/chaos
+	@rc=0; \
+	HL_BIN=bin bin/chaos --cluster --reshard \
+	    --seconds $(CLUSTER_SECONDS) || rc=1; \
+	HL_BIN=bin bin/chaos --sentinel --seconds $(CLUSTER_SECONDS) || rc=1; \
+	exit $$rc
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)

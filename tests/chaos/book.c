@@ -2,12 +2,14 @@
  * in which conversation, with which timestamp (all drawn from the seed
  * before the load starts), their webhook bodies, and what the fake
  * Graph's request log, Redis's done keys and the dead-letter list say
- * about each of them. It judges nothing (check.c does) and starts nothing
+ * about each of them (read through kv.h, so on one server, Sentinel or
+ * Cluster alike). It judges nothing (check.c does) and starts nothing
  * (run.c does). */
 #include "chaos_int.h"
 #include "hl_keys.h"
 #include "hl_partition.h"
 #include "hl_test.h"
+#include "kv.h"
 #include "redis_fixture.h"
 
 #include <errno.h>
@@ -291,49 +293,62 @@ int chaos_book_feed(struct chaos_book *b, const char *json, size_t len) {
 
 /* ---- Redis: done keys and dead letters ---------------------------------- */
 
-/* Sends EXISTS for cand[0..n) pipelined and counts the missing ones. */
-static int exists_batch(struct chaos_book *b, redisContext *c,
+/* EXISTS for cand[0..n), pipelined per node (kv.h), counting the
+ * missing ones. */
+static int exists_batch(struct chaos_book *b, struct ht_kv *kv,
                         const char *prefix, const size_t *cand, size_t n,
                         long long *missing) {
-    char id[HL_KEY_MAX], key[HL_KEY_MAX];
+    char id[HL_KEY_MAX];
+    char (*keys)[HL_KEY_MAX] = malloc(n * sizeof(*keys));
+    const char **kp = calloc(n, sizeof(*kp));
+    redisReply **rep = calloc(n, sizeof(*rep));
     size_t k;
     int rc = HL_OK;
 
-    for (k = 0; k < n; k++) {
+    if (keys == NULL || kp == NULL || rep == NULL) {
+        rc = HL_ENOMEM;
+        goto cleanup;
+    }
+    for (k = 0; k < n && rc == HL_OK; k++) {
         const struct chaos_event *e = &b->ev[cand[k]];
         chaos_book_event_id(b, cand[k], id, sizeof(id));
-        if (hl_keys_done(prefix, b->conv[e->conv].part, id, 0, key) != HL_OK
-            || redisAppendCommand(c, "EXISTS %s", key) != REDIS_OK)
-            return HL_EIO;
+        if (hl_keys_done(prefix, b->conv[e->conv].part, id, 0, keys[k])
+                != HL_OK)
+            rc = HL_EIO;
+        kp[k] = keys[k];
     }
-    for (k = 0; k < n; k++) {
-        redisReply *r = NULL;
+    if (rc == HL_OK)
+        rc = ht_kv_pipe(kv, "EXISTS", kp, n, rep) == HL_OK ? HL_OK : HL_EIO;
+    for (k = 0; k < n && rc == HL_OK; k++) {
         struct chaos_event *e = &b->ev[cand[k]];
-        if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
+        if (rep[k]->type != REDIS_REPLY_INTEGER) {
             rc = HL_EIO;
-            break;
-        }
-        if (r->type != REDIS_REPLY_INTEGER) {
-            rc = HL_EIO;
-        } else if (r->integer == 1) {
+        } else if (rep[k]->integer == 1) {
             e->done_seen = 1;
         } else {
             e->windows++;
             (*missing)++;
         }
-        freeReplyObject(r);
     }
+cleanup:
+    for (k = 0; rep != NULL && k < n; k++) {
+        if (rep[k] != NULL)
+            freeReplyObject(rep[k]);
+    }
+    free(rep);
+    free(kp);
+    free(keys);
     return rc;
 }
 
-int chaos_book_window(struct chaos_book *b, redisContext *c,
+int chaos_book_window(struct chaos_book *b, struct ht_kv *kv,
                       const char *prefix, const unsigned char *parts,
                       long long since_ms, long long *n) {
     size_t cand[EXISTS_BATCH], k = 0, i;
     int rc = HL_OK;
 
     *n = 0;
-    if (c == NULL)
+    if (kv == NULL)
         return HL_EIO;
     for (i = 0; i < b->nev && rc == HL_OK; i++) {
         const struct chaos_event *e = &b->ev[i];
@@ -342,12 +357,12 @@ int chaos_book_window(struct chaos_book *b, redisContext *c,
             continue;
         cand[k++] = i;
         if (k == EXISTS_BATCH) {
-            rc = exists_batch(b, c, prefix, cand, k, n);
+            rc = exists_batch(b, kv, prefix, cand, k, n);
             k = 0;
         }
     }
     if (rc == HL_OK && k > 0)
-        rc = exists_batch(b, c, prefix, cand, k, n);
+        rc = exists_batch(b, kv, prefix, cand, k, n);
     return rc;
 }
 
@@ -368,16 +383,21 @@ static long event_of_id(const struct chaos_book *b, const char *id) {
     return event_of(b, buf);
 }
 
-int chaos_book_dlq(struct chaos_book *b, redisContext *c,
+int chaos_book_dlq(struct chaos_book *b, struct ht_kv *kv,
                    const char *prefix) {
     char key[HL_KEY_MAX];
     const char *argv[4] = { "LRANGE", key, "0", "-1" };
     redisReply *rep = NULL;
     size_t i;
 
-    if (hl_keys_dlq(prefix, key) != HL_OK ||
-        ht_redis_array(c, &rep, 4, argv) != HL_OK)
+    if (kv == NULL || hl_keys_dlq(prefix, key) != HL_OK)
         return HL_EIO;
+    rep = ht_kv_command(kv, 4, argv);
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        if (rep != NULL)
+            freeReplyObject(rep);
+        return HL_EIO;
+    }
     for (i = 0; i < rep->elements; i++) {
         const redisReply *r = rep->element[i];
         json_object *d = r->type == REDIS_REPLY_STRING

@@ -21,7 +21,16 @@
  * Graph's request log and the dead letters and fills struct chaos_report:
  * nothing acknowledged lost (G3), no conversation out of order where G4
  * promises order, repeated sends within the measured G5 windows, latency
- * percentiles, and (soak) resident memory over time. Every wait is
+ * percentiles, and (soak) resident memory over time.
+ *
+ * On Redis Cluster or Sentinel (chaos_opts.backend) the Redis restart
+ * becomes the loss of a primary: SIGKILL, the replica promoted, the old
+ * primary restarted until it replicates the new one; the report gains
+ * the kill, promotion and rejoin times and the 503 window (first to last
+ * POST answered other than 200 after the kill). On Cluster a `redis-cli
+ * --cluster reshard` can move slots holding partitions under the load.
+ * Everything the driver reads from Redis goes through tests/lib/kv.h,
+ * routed by key. Every wait is
  * bounded; only processes this run started are signalled; all traffic
  * stays on 127.0.0.1. */
 #ifndef HT_CHAOS_H
@@ -34,6 +43,19 @@
 #define CHAOS_RSS_SAMPLES_MAX 256
 #define CHAOS_RSS_COLS (2 + CHAOS_WORKERS_MAX)   /* ingest, redis, workers */
 #define CHAOS_NOTES_MAX 4096                     /* violation text kept */
+
+/* The Redis the run puts under hookline (chaos_opts.backend). */
+#define CHAOS_SINGLE 0      /* one redis-server; "Redis restart": SIGKILL
+                             * and restart on its append-only file */
+#define CHAOS_CLUSTER 1     /* 3 primaries + 3 replicas (cluster_fixture.h);
+                             * SIGKILL the primary serving most of the
+                             * partitions, wait for its replica's
+                             * promotion, restart it (it rejoins as a
+                             * replica); optionally a reshard */
+#define CHAOS_SENTINEL 2    /* primary + replica + 3 sentinels
+                             * (sentinel_fixture.h); SIGKILL the primary,
+                             * wait for the failover, restart it (the
+                             * sentinels make it a replica) */
 
 struct chaos_opts {
     long seconds;             /* load duration */
@@ -60,6 +82,18 @@ struct chaos_opts {
     long rss_warmup_s;        /* growth is measured from this sample on */
     unsigned long long seed;  /* every random choice of the run */
     int verbose;              /* progress lines on stdout */
+    int backend;              /* CHAOS_SINGLE, _CLUSTER, _SENTINEL */
+    long ack_replicas;        /* HOOKLINE_ACK_REPLICAS for ingest; 0:
+                               * not set (hookline's default) */
+    long reshard_slots;       /* CLUSTER: slots moved by one `redis-cli
+                               * --cluster reshard` during the load (at
+                               * least enough to include a partition's
+                               * slot); 0: no reshard */
+    long failover_wait_ms;    /* bound on the promotion and on the old
+                               * primary's rejoin, each */
+    long redis_at_ms;         /* the Redis restart / primary's loss this
+                               * long after the load start; 0: drawn
+                               * from 40-60% of the load */
 };
 
 /* One VmRSS sample of every process (kB; -1: not running). */
@@ -84,6 +118,29 @@ struct chaos_report {
     long long window_raced;   /* kills whose measurement a takeover raced */
     int redis_restarts;
     long long redis_down_ms;  /* SIGKILL to PING answered again */
+    /* CLUSTER, SENTINEL: the primary's loss (redis_restarts counts it) */
+    int backend;              /* CHAOS_* */
+    int primary_port;         /* the primary SIGKILLed */
+    int promoted_port;        /* the replica that took over, 0: none */
+    int killed_parts;         /* hookline partitions it served (CLUSTER) */
+    int promoted;             /* 1: the replica took over in time */
+    int rejoined;             /* 1: the old primary is back as a replica */
+    long long kill_at_ms;     /* SIGKILL, ms after the load start */
+    long long promote_ms;     /* SIGKILL to the replica being primary */
+    long long rejoin_ms;      /* SIGKILL to the old primary replicating */
+    long long bad_n;          /* POST answers other than 200 after it */
+    long long bad_503;        /* ... of them 503 */
+    long long bad_first_ms;   /* SIGKILL to the first of them */
+    long long bad_last_ms;    /* SIGKILL to the last of them */
+    long long bad_window_ms;  /* first to last of them: the 503 window */
+    /* CLUSTER: the reshard */
+    int reshards;
+    int reshard_exit;         /* redis-cli's exit status, -1: killed */
+    long long reshard_asked;  /* --cluster-slots */
+    long long reshard_moved;  /* slots whose primary changed */
+    long long reshard_parts;  /* hookline partitions among them */
+    long long reshard_at_ms;  /* start, ms after the load start */
+    long long reshard_ms;     /* how long redis-cli took */
     /* the fake Graph's side */
     long long sends_ok;       /* sends answered 200 within the timeout */
     long long sends_failed;   /* answered 5xx (or any other error) */
@@ -124,7 +181,8 @@ struct chaos_report {
 /* The `make chaos` settings: 180 s at 200 ev/s over 200 conversations,
  * 3 workers killed every 8-20 s and restarted 0.5-3 s later, Redis
  * restarted once, 10% of sends 500, ~5% delayed 1500 ms past a 1000 ms
- * send timeout, 8 attempts, 5% swapped pairs, drain at most 120 s. */
+ * send timeout, 8 attempts, 5% swapped pairs, drain at most 120 s; one
+ * redis-server (CHAOS_SINGLE), no reshard, 30 s failover bounds. */
 void chaos_opts_default(struct chaos_opts *o);
 
 /* Runs the whole scenario described in the file comment with `o`

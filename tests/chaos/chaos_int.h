@@ -1,7 +1,8 @@
 /* chaos_int.h - what the files of the chaos driver share: the planned
  * events and what is learnt about them (book.c), the poster thread
- * (poster.c) and the checker (check.c). run.c drives them. Not used
- * outside tests/chaos/. */
+ * (poster.c), the checker (check.c) and the Redis setup under the run
+ * with its failures (dist.c). run.c drives them. Not used outside
+ * tests/chaos/ (and test_chaos.c's unit checks). */
 #ifndef HT_CHAOS_INT_H
 #define HT_CHAOS_INT_H
 
@@ -10,6 +11,11 @@
 #include <sys/types.h>
 #include <hiredis/hiredis.h>
 #include "chaos.h"
+#include "cluster_fixture.h"
+#include "kv.h"
+#include "proc.h"
+#include "sentinel_fixture.h"
+#include "stack.h"
 
 #define CHAOS_PAGE "100000000000909"
 #define CHAOS_TAG "chaos"             /* in every mid and text */
@@ -109,12 +115,12 @@ int chaos_book_feed(struct chaos_book *b, const char *json, size_t len);
  * `parts` (1 per partition) with an accepted send at or after `since_ms`
  * and no done key seen yet, those whose done key Redis does not have;
  * each is counted in its `windows`. Sets *n. HL_OK or HL_EIO. */
-int chaos_book_window(struct chaos_book *b, redisContext *c,
+int chaos_book_window(struct chaos_book *b, struct ht_kv *kv,
                       const char *prefix, const unsigned char *parts,
                       long long since_ms, long long *n);
 
 /* Marks the events found in <prefix>:dlq. HL_OK or HL_EIO. */
-int chaos_book_dlq(struct chaos_book *b, redisContext *c,
+int chaos_book_dlq(struct chaos_book *b, struct ht_kv *kv,
                    const char *prefix);
 
 /* check.c ----------------------------------------------------------------- */
@@ -150,6 +156,9 @@ struct chaos_poster {
     long long t0_mono, t0_wall;   /* load start */
     atomic_int abort;         /* set by the controller: stop now */
     atomic_int done;          /* set by the poster when it has finished */
+    atomic_llong watch_ms;    /* set by the controller: wall ms from which
+                               * answers other than 200 are timed; 0:
+                               * none yet */
     int failed;               /* setup failed (curl); err says why */
     char err[HL_ERR_LEN];
     /* read by the controller after the join */
@@ -158,11 +167,80 @@ struct chaos_poster {
     long long nother;         /* transport errors, other statuses */
     long long gave_up;        /* events left without a 200 */
     long long lag_max_ms;     /* latest a first POST went out */
+    long long bad_n;          /* answers other than 200 since watch_ms */
+    long long bad_503;        /* ... of them 503 */
+    long long bad_first_ms;   /* wall ms of the first and the last of */
+    long long bad_last_ms;    /* them, 0: none */
 };
 
 /* The poster thread's body (pthread start routine; arg: struct
  * chaos_poster). Posts every planned event at its time, retries, and
  * returns when all are settled or abort is set. */
 void *chaos_poster_main(void *arg);
+
+/* dist.c ------------------------------------------------------------------ */
+
+/* The Redis under the run and the client the driver reads it with. */
+struct chaos_dist {
+    int kind;                 /* CHAOS_* */
+    struct ht_stack *st;      /* borrowed: its redis (SINGLE) or its
+                               * redis_url (CLUSTER, SENTINEL) is set */
+    struct ht_cluster cl;     /* CLUSTER */
+    struct ht_sentinel se;    /* SENTINEL */
+    int cl_up, se_up;         /* the fixture needs cleanup */
+    struct ht_kv *kv;         /* owned: every read of the driver */
+    long long t0;             /* load start (monotonic ms), for reports */
+    struct ht_proc cli;       /* the reshard's redis-cli, pid -1: none */
+    long long cli_t0;         /* monotonic ms it was started */
+    int *owner;               /* owned: slot -> primary port before the
+                               * reshard (HL_SLOT_COUNT of them) */
+};
+
+/* Called about every 100 ms while dist.c waits on a failover, so the
+ * controller keeps reading the request log and restarting workers. */
+typedef void chaos_pump_fn(void *arg);
+
+/* Starts the Redis of o->backend (SINGLE: st->redis with an append-only
+ * file; CLUSTER, SENTINEL: the fixture, and st->redis_url set to its
+ * URL) and d->kv for it. HL_OK, or an error with `err` set; call
+ * chaos_dist_cleanup() either way. Borrows `st` (until the cleanup). */
+int chaos_dist_start(struct chaos_dist *d, const struct chaos_opts *o,
+                     struct ht_stack *st, char err[HL_ERR_LEN]);
+
+/* SINGLE: SIGKILL Redis and restart it on its AOF. CLUSTER, SENTINEL:
+ * SIGKILL the primary (CLUSTER: the one serving most of the `parts`
+ * partitions of `prefix`), storing the kill's wall ms in *watch first;
+ * wait (o->failover_wait_ms) for the replica's promotion; restart the
+ * old primary and wait (the same bound) until it replicates the new
+ * one. Fills the report's failover fields; `pump` runs during the waits.
+ * HL_OK, or an error with `err` set (the report says how far it got). */
+int chaos_dist_fail(struct chaos_dist *d, const struct chaos_opts *o,
+                    struct chaos_report *rep, const char *prefix, long parts,
+                    atomic_llong *watch, chaos_pump_fn *pump, void *arg,
+                    char err[HL_ERR_LEN]);
+
+/* CLUSTER: starts `redis-cli --cluster reshard` moving o->reshard_slots
+ * (or more, so that a partition's slot is among them) from the primary
+ * serving most partitions to another one, in the background. HL_OK or an
+ * error with `err` set. */
+int chaos_dist_reshard_start(struct chaos_dist *d,
+                             const struct chaos_opts *o,
+                             struct chaos_report *rep, const char *prefix,
+                             long parts, char err[HL_ERR_LEN]);
+
+/* 1 while the reshard runs (killed once it has run RESHARD_MS); 0 when
+ * none runs; on its end fills the report (exit status, slots and
+ * partitions that changed primary) and appends redis-cli's output tail
+ * to `why` when it failed (returns 0 then too). */
+int chaos_dist_reshard_poll(struct chaos_dist *d, struct chaos_report *rep,
+                            const char *prefix, long parts,
+                            char why[HL_ERR_LEN]);
+
+/* Stops the reshard if it runs, frees d->kv, stops the fixture. Safe
+ * on a zeroed struct (after memset and cli.pid = -1); idempotent. */
+void chaos_dist_cleanup(struct chaos_dist *d);
+
+/* "single", "cluster", "sentinel". */
+const char *chaos_dist_name(int kind);
 
 #endif

@@ -215,6 +215,36 @@ static const char *ok(int good) {
     return good ? "ok" : "FAILED";
 }
 
+/* The primary's loss and the reshard (CLUSTER, SENTINEL). */
+static void print_failover(const struct chaos_report *r, FILE *out) {
+    row(out, r->backend == CHAOS_CLUSTER ? "primary SIGKILLs (cluster)"
+                                         : "primary SIGKILLs (sentinel)",
+        r->redis_restarts, "");
+    row(out, "  killed primary (port)", r->primary_port, "");
+    if (r->backend == CHAOS_CLUSTER)
+        row(out, "  hookline partitions it served", r->killed_parts, "");
+    row(out, "  killed at (ms after the load start)", r->kill_at_ms, "");
+    row(out, "  replica promoted (port; 0: none)", r->promoted_port,
+        ok(r->promoted || r->redis_restarts == 0));
+    row(out, "  kill to promotion (ms)", r->promote_ms, "");
+    row(out, "  kill to the old primary replicating (ms)", r->rejoin_ms,
+        ok(r->rejoined || r->redis_restarts == 0));
+    if (r->backend != CHAOS_CLUSTER)
+        return;
+    row(out, "reshards (redis-cli --cluster reshard)", r->reshards, "");
+    if (r->reshards == 0)
+        return;
+    row(out, "  started at (ms after the load start)", r->reshard_at_ms, "");
+    row(out, "  slots asked for", r->reshard_asked, "");
+    row(out, "  slots that changed primary", r->reshard_moved,
+        ok(r->reshard_moved > 0));
+    row(out, "  hookline partitions among them", r->reshard_parts,
+        ok(r->reshard_parts > 0));
+    row(out, "  took (ms)", r->reshard_ms, "");
+    row(out, "  redis-cli exit status", r->reshard_exit,
+        ok(r->reshard_exit == 0));
+}
+
 static void print_rss(const struct chaos_report *r, FILE *out) {
     int i, k;
 
@@ -237,7 +267,8 @@ static void print_rss(const struct chaos_report *r, FILE *out) {
 }
 
 void chaos_report_print(const struct chaos_report *r, FILE *out) {
-    fprintf(out, "\n  chaos report (seed %llu)\n", r->seed);
+    fprintf(out, "\n  chaos report (seed %llu, Redis: %s)\n", r->seed,
+            chaos_dist_name(r->backend));
     rule(out);
     row(out, "events posted", r->posted, "");
     row(out, "  acknowledged by ingest (200)", r->acked, "");
@@ -251,9 +282,19 @@ void chaos_report_print(const struct chaos_report *r, FILE *out) {
     row(out, "G5 window (accepted, no done key, at the kills)",
         r->window, "");
     row(out, "  measurements raced by a takeover", r->window_raced, "");
-    row(out, "Redis restarts (SIGKILL, append-only file)",
-        r->redis_restarts, "");
-    row(out, "  down (ms, kill to PONG)", r->redis_down_ms, "");
+    if (r->backend == CHAOS_SINGLE) {
+        row(out, "Redis restarts (SIGKILL, append-only file)",
+            r->redis_restarts, "");
+        row(out, "  down (ms, kill to PONG)", r->redis_down_ms, "");
+    } else {
+        print_failover(r, out);
+    }
+    row(out, "POST answers other than 200 after the kill", r->bad_n, "");
+    row(out, "  of them 503", r->bad_503, "");
+    row(out, "  kill to the first of them (ms)", r->bad_first_ms, "");
+    row(out, "  kill to the last of them (ms)", r->bad_last_ms, "");
+    row(out, "  503 WINDOW (ms, first to last of them)", r->bad_window_ms,
+        "");
     rule(out);
     row(out, "sends accepted (200 within the send timeout)", r->sends_ok,
         "");

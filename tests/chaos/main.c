@@ -4,6 +4,13 @@
  *   bin/chaos [--seconds S] [--rate R] [--convs N] [--workers N]
  *             [--seed N] [--drain S] [--soak] [--rss-every S]
  *             [--warmup S] [--quiet]
+ *             [--cluster [--reshard] | --sentinel] [--ack-replicas N]
+ *
+ * --cluster / --sentinel run the scenario on a 3 + 3 Redis Cluster or a
+ * primary + replica + 3 sentinels (make test-cluster), with the Redis
+ * restart replaced by the loss of a primary and HOOKLINE_ACK_REPLICAS=1
+ * unless --ack-replicas says otherwise; --reshard moves RESHARD_SLOTS
+ * slots (some holding partitions) between two primaries under the load.
  *
  * Prints the seed first (CHAOS_SEED in the environment, or --seed, replays
  * a run's choices), progress lines, then the report tables. Exit 0 when
@@ -11,6 +18,7 @@
  * could not be driven, 2 on bad arguments. Programs come from $HL_BIN
  * (default bin/). */
 #include "chaos.h"
+#include "chaos_int.h"
 #include "hl_test.h"
 
 #include <errno.h>
@@ -21,12 +29,14 @@
 
 #define PROG "chaos"
 #define HELP 1                /* parse_args: --help was asked for */
+#define RESHARD_SLOTS 2000    /* --reshard: as the lead's manual check */
 
 static void usage(FILE *out) {
     fprintf(out,
 "Usage: " PROG " [--seconds S] [--rate R] [--convs N] [--workers N]\n"
 "             [--seed N] [--drain S] [--soak] [--rss-every S] [--warmup S]\n"
-"             [--quiet]\n"
+"             [--quiet] [--cluster [--reshard] | --sentinel]\n"
+"             [--ack-replicas N]\n"
 "Chaos run against the hookline programs in $HL_BIN (default bin/): a\n"
 "fixed-rate signed event stream while workers are SIGKILLed and Redis is\n"
 "restarted, then a check of G3 (nothing lost), G4 (order) and G5\n"
@@ -34,7 +44,12 @@ static void usage(FILE *out) {
 "kills now and then, no Redis restart, VmRSS sampled every --rss-every\n"
 "seconds and judged from --warmup on. Exit 0 clean, 1 violation, 2 usage.\n"
 "Defaults: 180 s, 200 ev/s, 200 conversations, 3 workers; soak 1800 s,\n"
-"100 ev/s, samples every 60 s, warm-up 300 s.\n");
+"100 ev/s, samples every 60 s, warm-up 300 s.\n"
+"--cluster: 3 primaries + 3 replicas; the primary serving most partitions\n"
+"is SIGKILLed, its replica promoted, it is restarted as a replica; the\n"
+"503 window is reported. --reshard: redis-cli --cluster reshard of 2000\n"
+"slots mid-load. --sentinel: primary + replica + 3 sentinels, the same\n"
+"failover. Both set HOOKLINE_ACK_REPLICAS=1 unless --ack-replicas N.\n");
 }
 
 static int parse_num(const char *s, long long lo, long long hi,
@@ -74,7 +89,8 @@ struct flag {
 
 static int parse_args(int argc, char **argv, struct chaos_opts *o) {
     long long seconds = -1, rate = -1, convs = -1, workers = -1, drain = -1;
-    long long seed = -1, every = -1, warm = -1;
+    long long seed = -1, every = -1, warm = -1, acks = -1;
+    int reshard = 0;
     const struct flag flags[] = {
         { "--seconds", 1, 86400, &seconds }, { "--rate", 1, 2000, &rate },
         { "--convs", 1, 100000, &convs },
@@ -82,6 +98,7 @@ static int parse_args(int argc, char **argv, struct chaos_opts *o) {
         { "--drain", 1, 3600, &drain },
         { "--seed", 0, 0x7fffffffffffffffLL, &seed },
         { "--rss-every", 1, 3600, &every }, { "--warmup", 0, 86400, &warm },
+        { "--ack-replicas", 0, 5, &acks },
     };
     int i;
     size_t k;
@@ -93,6 +110,16 @@ static int parse_args(int argc, char **argv, struct chaos_opts *o) {
         }
         if (strcmp(argv[i], "--quiet") == 0) {
             o->verbose = 0;
+            continue;
+        }
+        if (strcmp(argv[i], "--cluster") == 0 ||
+            strcmp(argv[i], "--sentinel") == 0) {
+            o->backend = argv[i][2] == 'c' ? CHAOS_CLUSTER : CHAOS_SENTINEL;
+            o->ack_replicas = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--reshard") == 0) {
+            reshard = 1;
             continue;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -126,6 +153,15 @@ static int parse_args(int argc, char **argv, struct chaos_opts *o) {
         o->rss_every_s = every;
     if (warm >= 0)
         o->rss_warmup_s = warm;
+    if (reshard && o->backend != CHAOS_CLUSTER) {
+        fprintf(stderr, PROG ": --reshard needs --cluster\n");
+        usage(stderr);
+        return HL_EINVAL;
+    }
+    if (reshard)
+        o->reshard_slots = RESHARD_SLOTS;
+    if (acks >= 0)
+        o->ack_replicas = acks;
     /* a short soak still needs samples after its warm-up */
     if (o->rss_every_s > 0 && o->rss_warmup_s < 0)
         o->rss_warmup_s = o->seconds >= 900 ? 300 : o->seconds / 2;
@@ -165,9 +201,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf(PROG ": seed %llu (CHAOS_SEED=%llu replays it), %ld s at %ld "
-           "ev/s, %ld conversations, %d workers%s\n", o.seed, o.seed,
-           o.seconds, o.rate, o.convs, o.workers,
-           o.rss_every_s > 0 ? ", soak" : "");
+           "ev/s, %ld conversations, %d workers%s, Redis %s%s, "
+           "HOOKLINE_ACK_REPLICAS=%ld\n", o.seed, o.seed, o.seconds,
+           o.rate, o.convs, o.workers, o.rss_every_s > 0 ? ", soak" : "",
+           chaos_dist_name(o.backend), o.reshard_slots > 0 ? " + reshard"
+                                                          : "",
+           o.ack_replicas);
     fflush(stdout);
     rc = chaos_run(&o, rep, err);
     if (rc != HL_OK) {

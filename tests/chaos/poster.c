@@ -145,6 +145,20 @@ static uint64_t jitter(struct state *s) {
     return x * 2685821657736338717ULL;
 }
 
+/* Times an answer other than 200 that came after the controller's
+ * watch_ms (the loss of a primary): the first, the last, how many. */
+static void watch_bad(struct chaos_poster *ps, long status) {
+    long long watch = atomic_load(&ps->watch_ms), now = ht_wall_ms();
+
+    if (watch <= 0 || now < watch)
+        return;
+    if (ps->bad_first_ms == 0)
+        ps->bad_first_ms = now;
+    ps->bad_last_ms = now;
+    ps->bad_n++;
+    ps->bad_503 += status == 503;
+}
+
 /* A POST ended with `status` (0: transport error): done, or wait. */
 static void post_ended(struct state *s, struct post *p, long status) {
     struct chaos_event *e = &s->ps->book->ev[p->i];
@@ -173,6 +187,7 @@ static void post_ended(struct state *s, struct post *p, long status) {
         s->ps->n503++;
     else
         s->ps->nother++;
+    watch_bad(s->ps, status);
     /* a 4xx other than 408/429 is this driver's fault: never retried */
     if ((status >= 400 && status < 500 && status != 408 && status != 429) ||
         e->posts >= RETRY_TRIES ||

@@ -1,6 +1,7 @@
 /* run.c - the chaos run's controller (see chaos.h): brings the stack up,
  * starts the poster thread, and while it posts kills and restarts
- * workers, restarts Redis once, reads the fake Graph's request log every
+ * workers, restarts Redis once (or fails a primary over, and reshards a
+ * cluster: dist.c), reads the fake Graph's request log every
  * second, measures the G5 window at each kill and samples resident
  * memory; then waits (bounded) for the queues to drain, stops everything
  * with SIGTERM and hands the book to the checker.
@@ -36,6 +37,8 @@
 #define STATUS_MS 10000           /* progress line (verbose) */
 #define KILL_MIN_AGE_MS 3000      /* a worker holds its share by then */
 #define REDIS_QUIET_MS 4000       /* no kill this close to Redis's restart */
+#define RESHARD_WAIT_MS 500       /* the primary's loss waits for a reshard
+                                   * in progress this long at a time */
 #define SETTLE_MS 100             /* after a kill: the fake Graph reads what
                                    * the dead worker had already sent */
 #define WINDOW_HORIZON_MS 30000   /* accepted sends older than this had
@@ -69,7 +72,9 @@ struct run {
     long long next_kill;          /* monotonic ms; 0: no more kills */
     long long redis_at;           /* monotonic ms; 0: none (left) */
     long long redis_done_at;
+    long long reshard_at;         /* monotonic ms; 0: none (left) */
     long long last_poll, last_status, next_rss;
+    struct chaos_dist dist;       /* the Redis and the client reading it */
 };
 
 void chaos_opts_default(struct chaos_opts *o) {
@@ -93,6 +98,8 @@ void chaos_opts_default(struct chaos_opts *o) {
     o->swap_pct = 5;
     o->drain_s = 120;
     o->seed = 1;
+    o->backend = CHAOS_SINGLE;
+    o->failover_wait_ms = 30000;
 }
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -128,10 +135,6 @@ static long long draw_in(struct run *r, long long lo, long long hi) {
     if (hi <= lo)
         return lo;
     return lo + (long long)(draw(r) % (uint64_t)(hi - lo + 1));
-}
-
-static redisContext *db(struct run *r) {
-    return ht_stack_db(&r->st);
 }
 
 /* snprintf into one of a run's environment strings. */
@@ -195,12 +198,16 @@ static int set_faults(struct run *r, char err[HL_ERR_LEN]) {
 }
 
 static int start_ingest(struct run *r, char err[HL_ERR_LEN]) {
-    char ttl[64];
-    const char *extra[] = { NULL, NULL };
+    char ttl[64], acks[64];
+    const char *extra[] = { NULL, NULL, NULL };
+    int n = 0;
 
     if (r->o->dedupe_ttl > 0)
-        extra[0] = envf(ttl, sizeof(ttl), "HOOKLINE_DEDUPE_TTL=%ld",
-                        r->o->dedupe_ttl);
+        extra[n++] = envf(ttl, sizeof(ttl), "HOOKLINE_DEDUPE_TTL=%ld",
+                          r->o->dedupe_ttl);
+    if (r->o->ack_replicas > 0)
+        extra[n++] = envf(acks, sizeof(acks), "HOOKLINE_ACK_REPLICAS=%ld",
+                          r->o->ack_replicas);
     return ht_stack_start_ingest(&r->st, &r->st.ingest, PREFIX, VERIFY,
                                  SECRET, extra, err);
 }
@@ -208,13 +215,16 @@ static int start_ingest(struct run *r, char err[HL_ERR_LEN]) {
 /* Starts worker `i` without waiting for anything (see the file comment). */
 static int start_worker(struct run *r, int i, char err[HL_ERR_LEN]) {
     const struct chaos_opts *o = r->o;
-    char url[96], graph[96], lease[64], tmo[64], att[64], reo[64], ttl[64];
+    char url[512], graph[96], lease[64], tmo[64], att[64], reo[64];
+    char ttl[64];
     char path[1024];
     const char *env[16];
     struct wslot *w = &r->w[i];
     int n = 0, rc;
 
-    env[n++] = envf(url, sizeof(url), "REDIS_URL=%s", r->st.redis.url);
+    env[n++] = envf(url, sizeof(url), "REDIS_URL=%s",
+                    r->st.redis_url != NULL ? r->st.redis_url
+                                            : r->st.redis.url);
     env[n++] = envf(graph, sizeof(graph),
                     "GRAPH_API_BASE=http://127.0.0.1:%d", r->st.fg.port);
     env[n++] = "MESSENGER_APP_SECRET=" SECRET;
@@ -261,44 +271,32 @@ static const char *worker_id(struct run *r, int i) {
     return w->id;
 }
 
-/* MGET of every lease: owner[p] is the slot holding it, -1 for none or a
+/* Every lease (one GET each, pipelined per node: the leases live in
+ * different slots): owner[p] is the slot holding it, -1 for none or a
  * stranger, -2 on a Redis error. Returns HL_OK or HL_EIO. */
-static int read_leases_once(struct run *r, int owner[PARTS]) {
+static int read_leases(struct run *r, int owner[PARTS]) {
     char keys[PARTS][HL_KEY_MAX];
-    const char *argv[1 + PARTS];
-    redisReply *rep = NULL;
+    const char *kp[PARTS];
+    redisReply *rep[PARTS];
     int p, i;
 
-    argv[0] = "MGET";
     for (p = 0; p < PARTS; p++) {
         hl_keys_lease(PREFIX, p, keys[p]);
-        argv[1 + p] = keys[p];
+        kp[p] = keys[p];
         owner[p] = -2;
     }
-    if (db(r) == NULL || ht_redis_array(db(r), &rep, 1 + PARTS, argv)
-                             != HL_OK || rep->elements != PARTS) {
-        if (rep != NULL)
-            freeReplyObject(rep);
+    if (ht_kv_pipe(r->dist.kv, "GET", kp, PARTS, rep) != HL_OK)
         return HL_EIO;
-    }
     for (p = 0; p < PARTS; p++) {
-        const redisReply *e = rep->element[p];
+        const redisReply *e = rep[p];
         owner[p] = -1;
         for (i = 0; e->type == REDIS_REPLY_STRING && i < r->o->workers; i++) {
             if (r->w[i].id[0] != '\0' && strcmp(r->w[i].id, e->str) == 0)
                 owner[p] = i;
         }
+        freeReplyObject(rep[p]);
     }
-    freeReplyObject(rep);
     return HL_OK;
-}
-
-/* read_leases_once(), again on a fresh connection if the cached one died
- * (Redis was restarted since it was last used). */
-static int read_leases(struct run *r, int owner[PARTS]) {
-    if (read_leases_once(r, owner) == HL_OK)
-        return HL_OK;
-    return read_leases_once(r, owner);
 }
 
 /* Waits until every partition is leased by one of our live workers. */
@@ -344,21 +342,26 @@ static void poll_log(struct run *r) {
 
 /* Sum of every partition's queue and in-flight lengths; -1 on error. */
 static long long backlog(struct run *r) {
-    char key[HL_KEY_MAX];
-    long long sum = 0, n;
+    char keys[2 * PARTS][HL_KEY_MAX];
+    const char *kp[2 * PARTS];
+    redisReply *rep[2 * PARTS];
+    long long sum = 0;
     long p;
 
     for (p = 0; p < PARTS; p++) {
-        hl_keys_queue(PREFIX, p, key);
-        n = ht_redis_llen(db(r), key);
-        if (n < 0)
-            return -1;
-        sum += n;
-        hl_keys_inflight(PREFIX, p, key);
-        n = ht_redis_llen(db(r), key);
-        if (n < 0)
-            return -1;
-        sum += n;
+        hl_keys_queue(PREFIX, p, keys[2 * p]);
+        hl_keys_inflight(PREFIX, p, keys[2 * p + 1]);
+        kp[2 * p] = keys[2 * p];
+        kp[2 * p + 1] = keys[2 * p + 1];
+    }
+    if (ht_kv_pipe(r->dist.kv, "LLEN", kp, 2 * PARTS, rep) != HL_OK)
+        return -1;
+    for (p = 0; p < 2 * PARTS; p++) {
+        if (rep[p]->type != REDIS_REPLY_INTEGER || sum < 0)
+            sum = -1;
+        else
+            sum += rep[p]->integer;
+        freeReplyObject(rep[p]);
     }
     return sum;
 }
@@ -432,7 +435,7 @@ static void kill_worker(struct run *r, int v) {
     w->alive = 0;
     ht_sleep_ms(SETTLE_MS);
     poll_log(r);
-    if (chaos_book_window(r->book, db(r), PREFIX, parts,
+    if (chaos_book_window(r->book, r->dist.kv, PREFIX, parts,
                           kill_wall - WINDOW_HORIZON_MS, &n) != HL_OK)
         chaos_violation(r->rep, "kill %lld: done keys unreadable",
                         r->rep->kills + 1);
@@ -494,20 +497,60 @@ static void maybe_kill(struct run *r) {
                                           r->o->kill_max_ms);
 }
 
-/* SIGKILL Redis and start it again on its append-only file. */
+/* While dist.c waits on a failover: the request log, worker restarts
+ * and crash checks go on (no worker kill: that waits for the quiet). */
+static void pump_cb(void *arg) {
+    struct run *r = arg;
+
+    check_crashes(r);
+    if (ht_mono_ms() - r->last_poll >= POLL_LOG_MS)
+        poll_log(r);
+    restart_due(r, 0);
+}
+
+/* SIGKILL Redis and start it again on its append-only file (SINGLE), or
+ * lose a primary and get it back as a replica (dist.c). */
 static int restart_redis(struct run *r, char err[HL_ERR_LEN]) {
-    long long t = ht_mono_ms();
+    struct chaos_report *rep = r->rep;
     int rc;
 
     r->redis_at = 0;
-    ht_redis_kill(&r->st.redis);
-    rc = ht_redis_restart(&r->st.redis, err);
+    rc = chaos_dist_fail(&r->dist, r->o, rep, PREFIX, PARTS,
+                         &r->ps.watch_ms, pump_cb, r, err);
     r->redis_done_at = ht_mono_ms();
-    r->rep->redis_restarts++;
-    r->rep->redis_down_ms = r->redis_done_at - t;
-    say(r, "Redis SIGKILLed and restarted on its AOF: down %lld ms",
-        r->rep->redis_down_ms);
+    if (r->o->backend == CHAOS_SINGLE)
+        say(r, "Redis SIGKILLed and restarted on its AOF: down %lld ms",
+            rep->redis_down_ms);
+    else
+        say(r, "primary %d SIGKILLed (%d partitions): %d promoted after "
+            "%lld ms, old primary replicating after %lld ms%s",
+            rep->primary_port, rep->killed_parts, rep->promoted_port,
+            rep->promote_ms, rep->rejoin_ms, rc == HL_OK ? "" : " (FAILED)");
     return rc;
+}
+
+/* Starts the reshard when due; ends it when redis-cli has. */
+static void reshard_tick(struct run *r, long long now) {
+    char err[HL_ERR_LEN];
+
+    if (r->reshard_at && now >= r->reshard_at) {
+        r->reshard_at = 0;
+        if (chaos_dist_reshard_start(&r->dist, r->o, r->rep, PREFIX, PARTS,
+                                     err) != HL_OK)
+            chaos_violation(r->rep, "reshard not started: %s", err);
+        else
+            say(r, "reshard: %lld slots from the busiest primary",
+                r->rep->reshard_asked);
+        return;
+    }
+    if (r->dist.cli.pid > 0 &&
+        chaos_dist_reshard_poll(&r->dist, r->rep, PREFIX, PARTS, err) == 0) {
+        if (err[0] != '\0')
+            chaos_violation(r->rep, "%s", err);
+        say(r, "reshard done in %lld ms: %lld slots (%lld partitions) "
+            "moved, exit %d", r->rep->reshard_ms, r->rep->reshard_moved,
+            r->rep->reshard_parts, r->rep->reshard_exit);
+    }
 }
 
 /* ---- resident memory ------------------------------------------------------ */
@@ -528,9 +571,7 @@ static void rss_sample(struct run *r) {
 static int setup(struct run *r, char err[HL_ERR_LEN]) {
     int i, rc;
 
-    rc = ht_redis_start_aof(&r->st.redis, err);
-    if (rc == HL_OK)
-        rc = db(r) != NULL ? HL_OK : HL_EIO;
+    rc = chaos_dist_start(&r->dist, r->o, &r->st, err);
     if (rc == HL_OK)
         rc = start_fakegraph(r, err);
     if (rc == HL_OK)
@@ -551,9 +592,15 @@ static void tick(struct run *r) {
     check_crashes(r);
     if (now - r->last_poll >= POLL_LOG_MS)
         poll_log(r);
+    reshard_tick(r, now);
+    /* a primary is not killed under a reshard still running */
+    if (r->redis_at && now >= r->redis_at &&
+        (r->reshard_at || r->dist.cli.pid > 0))
+        r->redis_at = now + RESHARD_WAIT_MS;
     if (r->redis_at && now >= r->redis_at &&
         restart_redis(r, err) != HL_OK)
-        chaos_violation(r->rep, "Redis restart failed: %s", err);
+        chaos_violation(r->rep, "%s failover failed: %s",
+                        chaos_dist_name(r->o->backend), err);
     maybe_kill(r);
     restart_due(r, 0);
     if (r->o->rss_every_s > 0 && now >= r->next_rss)
@@ -584,6 +631,12 @@ static int load(struct run *r, char err[HL_ERR_LEN]) {
         r->next_kill = r->t0 + draw_in(r, o->kill_min_ms, o->kill_max_ms);
     if (o->redis_restart)
         r->redis_at = r->t0 + draw_in(r, o->seconds * 400, o->seconds * 600);
+    if (o->redis_restart && o->redis_at_ms > 0)
+        r->redis_at = r->t0 + o->redis_at_ms;
+    if (o->backend == CHAOS_CLUSTER && o->reshard_slots > 0)
+        r->reshard_at = r->t0 + draw_in(r, o->seconds * 150,
+                                        o->seconds * 250);
+    r->dist.t0 = r->t0;
     if (pthread_create(&r->thread, NULL, chaos_poster_main, &r->ps) != 0) {
         snprintf(err, HL_ERR_LEN, "pthread_create failed");
         return HL_ERR;
@@ -663,9 +716,19 @@ static void stop_all(struct run *r) {
 }
 
 static void copy_poster_figures(struct run *r) {
-    r->rep->post_attempts = r->ps.attempts;
-    r->rep->post_503 = r->ps.n503;
-    r->rep->post_other = r->ps.nother;
+    struct chaos_report *rep = r->rep;
+    long long watch = atomic_load(&r->ps.watch_ms);
+
+    rep->post_attempts = r->ps.attempts;
+    rep->post_503 = r->ps.n503;
+    rep->post_other = r->ps.nother;
+    rep->bad_n = r->ps.bad_n;
+    rep->bad_503 = r->ps.bad_503;
+    if (watch > 0 && r->ps.bad_first_ms > 0) {
+        rep->bad_first_ms = r->ps.bad_first_ms - watch;
+        rep->bad_window_ms = r->ps.bad_last_ms - r->ps.bad_first_ms;
+        rep->bad_last_ms = r->ps.bad_last_ms - watch;
+    }
 }
 
 int chaos_run(const struct chaos_opts *o, struct chaos_report *rep,
@@ -675,15 +738,18 @@ int chaos_run(const struct chaos_opts *o, struct chaos_report *rep,
 
     memset(rep, 0, sizeof(*rep));
     rep->seed = o->seed;
+    rep->backend = o->backend;
     err[0] = '\0';
     if (r == NULL || o->workers < 1 || o->workers > CHAOS_WORKERS_MAX ||
-        o->rate < 1 || o->seconds < 1 || o->convs < 1) {
+        o->rate < 1 || o->seconds < 1 || o->convs < 1 ||
+        o->backend < CHAOS_SINGLE || o->backend > CHAOS_SENTINEL) {
         snprintf(err, HL_ERR_LEN, "bad options or out of memory");
         free(r);
         return HL_EINVAL;
     }
     r->o = o;
     r->rep = rep;
+    r->dist.cli.pid = -1;
     r->rng = chaos_seed_mix(o->seed, 3);
     ht_stack_init(&r->st);
     for (i = 0; i < CHAOS_WORKERS_MAX; i++)
@@ -706,7 +772,7 @@ int chaos_run(const struct chaos_opts *o, struct chaos_report *rep,
     copy_poster_figures(r);
     drain(r);
     poll_log(r);
-    if (chaos_book_dlq(r->book, db(r), PREFIX) != HL_OK)
+    if (chaos_book_dlq(r->book, r->dist.kv, PREFIX) != HL_OK)
         chaos_violation(rep, "the dead-letter list could not be read");
     stop_all(r);
     poll_log(r);
@@ -721,6 +787,7 @@ cleanup:
     for (i = 0; i < CHAOS_WORKERS_MAX; i++)
         ht_proc_cleanup(&r->w[i].p);
     ht_stack_cleanup(&r->st);
+    chaos_dist_cleanup(&r->dist);
     chaos_book_free(r->book);
     free(r);
     return rc;

@@ -99,6 +99,7 @@ static void check_window_measure(void) {
     unsigned char all[16], none[16];
     char err[HL_ERR_LEN], id[128], key[HL_KEY_MAX];
     redisContext *c = NULL;
+    struct ht_kv *kv = NULL;
     long long n = -1, set = -1;
 
     HT_CHECK_BEGIN("G5 window measurement: of two accepted sends (and a "
@@ -129,7 +130,8 @@ static void check_window_measure(void) {
         goto cleanup;
     }
     c = ht_redis_connect(&r, 2000);
-    if (!HT_ASSERT_TRUE(c != NULL))
+    kv = ht_kv_single("127.0.0.1", r.port, 2000);
+    if (!HT_ASSERT_TRUE(c != NULL) || !HT_ASSERT_TRUE(kv != NULL))
         goto cleanup;
     chaos_book_event_id(b, (size_t)b->conv[0].ev[1], id, sizeof(id));
     hl_keys_done("chx", b->conv[0].part, id, 0, key);
@@ -138,14 +140,15 @@ static void check_window_measure(void) {
         ht_redis_int(c, &set, 3, argv);
     }
     HT_ASSERT_EQ_INT(set, 1);
-    HT_ASSERT_EQ_INT(chaos_book_window(b, c, "chx", none, 0, &n), HL_OK);
+    HT_ASSERT_EQ_INT(chaos_book_window(b, kv, "chx", none, 0, &n), HL_OK);
     HT_ASSERT_EQ_INT(n, 0);
-    HT_ASSERT_EQ_INT(chaos_book_window(b, c, "chx", all, 0, &n), HL_OK);
+    HT_ASSERT_EQ_INT(chaos_book_window(b, kv, "chx", all, 0, &n), HL_OK);
     HT_ASSERT_EQ_INT(n, 1);
     HT_ASSERT_EQ_INT(b->ev[b->conv[0].ev[0]].windows, 1);
     HT_ASSERT_EQ_INT(b->ev[b->conv[0].ev[1]].windows, 0);
     HT_ASSERT_EQ_INT(b->ev[b->conv[0].ev[1]].done_seen, 1);
 cleanup:
+    ht_kv_free(kv);
     if (c != NULL)
         redisFree(c);
     ht_redis_cleanup(&r);
