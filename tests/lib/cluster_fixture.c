@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CREATE_TIMEOUT_MS 20000  /* redis-cli --cluster create, at most */
 #define OK_TRIES 200             /* CLUSTER INFO polls ... */
@@ -68,28 +67,6 @@ static int make_seeds(struct ht_cluster *c) {
     return HL_OK;
 }
 
-/* Finds `prog` in $PATH (ht_proc_run wants a path it can check). */
-static int which(const char *prog, char *out, size_t outsz,
-                 char err[HL_ERR_LEN]) {
-    const char *path = getenv("PATH");
-    const char *p = path;
-    const char *colon;
-    int n;
-
-    while (p != NULL && *p != '\0') {
-        colon = strchr(p, ':');
-        n = snprintf(out, outsz, "%.*s/%s",
-                     (int)(colon ? (size_t)(colon - p) : strlen(p)), p,
-                     prog);
-        if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
-            return HL_OK;
-        p = colon ? colon + 1 : NULL;
-    }
-    snprintf(err, HL_ERR_LEN, "%s not found in PATH (needed to create "
-             "the cluster; the test fails rather than skips)", prog);
-    return HL_ENOTFOUND;
-}
-
 /* Runs redis-cli --cluster create over the six nodes. */
 static int create_cluster(struct ht_cluster *c, char err[HL_ERR_LEN]) {
     char addr[HT_CLUSTER_NODES][32];
@@ -112,9 +89,12 @@ static int create_cluster(struct ht_cluster *c, char err[HL_ERR_LEN]) {
     args[n++] = "1";
     args[n++] = "--cluster-yes";
     args[n] = NULL;
-    rc = which("redis-cli", cli, sizeof(cli), err);
-    if (rc != HL_OK)
+    rc = ht_proc_which("redis-cli", cli, sizeof(cli), err);
+    if (rc != HL_OK) {
+        snprintf(err, HL_ERR_LEN, "redis-cli not found in PATH (needed to "
+                 "create the cluster; the test fails rather than skips)");
         return rc;
+    }
     rc = ht_proc_run(cli, args, NULL, CREATE_TIMEOUT_MS, &code,
                      &out, &outlen, err);
     if (rc == HL_OK && code != 0) {
@@ -156,13 +136,7 @@ int ht_cluster_start(struct ht_cluster *c, char err[HL_ERR_LEN]) {
     if (rc == HL_OK)
         return HL_OK;
 fail:
-    {
-        char keep[HL_ERR_LEN];
-
-        memcpy(keep, err, HL_ERR_LEN);
-        ht_cluster_cleanup(c);
-        memcpy(err, keep, HL_ERR_LEN);
-    }
+    ht_cluster_cleanup(c);
     return rc;
 }
 

@@ -48,6 +48,25 @@ int ht_bin_path(const char *prog, char *out, size_t outsz) {
     return HL_OK;
 }
 
+int ht_proc_which(const char *prog, char *out, size_t outsz,
+                  char err[HL_ERR_LEN]) {
+    const char *p = getenv("PATH");
+    const char *colon;
+    int n;
+
+    while (p != NULL && *p != '\0') {
+        colon = strchr(p, ':');
+        n = snprintf(out, outsz, "%.*s/%s",
+                     (int)(colon ? (size_t)(colon - p) : strlen(p)), p,
+                     prog);
+        if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
+            return HL_OK;
+        p = colon ? colon + 1 : NULL;
+    }
+    snprintf(err, HL_ERR_LEN, "%s not found in PATH", prog);
+    return HL_ENOTFOUND;
+}
+
 /* ---- environment and argv --------------------------------------------- */
 
 static int scrubbed(const char *var) {

@@ -39,6 +39,13 @@ struct ht_proc {
  * Returns HL_OK or HL_ETOOBIG. */
 int ht_bin_path(const char *prog, char *out, size_t outsz);
 
+/* Finds the executable `prog` in $PATH and writes its path into `out`
+ * (for a tool a fixture runs, e.g. redis-cli, since ht_proc_start() and
+ * ht_proc_run() want a path they can check). HL_OK, or HL_ENOTFOUND with
+ * `err` set. */
+int ht_proc_which(const char *prog, char *out, size_t outsz,
+                  char err[HL_ERR_LEN]);
+
 /* Starts `path` with the extra arguments `args` (NULL-terminated; may be
  * NULL) and the extra environment `env` ("NAME=value", NULL-terminated;
  * may be NULL; these win over inherited values, the first of two with

@@ -81,13 +81,12 @@ static void dump_log(const struct ht_redis *r) {
     free(buf);
 }
 
-/* 1 when the server log says the port was taken. */
-static int log_says_port_busy(const struct ht_redis *r) {
+int ht_redis_log_port_busy(const char *log_path) {
     char *buf = NULL;
     size_t len = 0;
     int busy = 0;
 
-    if (ht_read_file(r->log_path, &buf, &len) == HL_OK)
+    if (ht_read_file(log_path, &buf, &len) == HL_OK)
         busy = strstr(buf, "Address already in use") != NULL;
     free(buf);
     return busy;
@@ -110,19 +109,14 @@ static int reap_if_exited(struct ht_redis *r) {
     return 0;
 }
 
-/* 1 when the server on r->port answers PING with PONG and reports our
- * child's PID (so a stranger that grabbed the port does not count). */
-static int answers_ping(const struct ht_redis *r) {
-    struct timeval tv = { 0, PING_INTERVAL_MS * 1000 };
-    redisContext *c = NULL;
+int ht_redis_answers(int port, pid_t pid) {
+    redisContext *c = ht_redis_connect_port(port, PING_INTERVAL_MS);
     redisReply *rep = NULL;
     char want[64];
     int ok = 0;
 
-    c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
-    if (c == NULL || c->err)
+    if (c == NULL)
         goto cleanup;
-    redisSetTimeout(c, tv);
     rep = redisCommand(c, "PING");
     if (rep == NULL || rep->type != REDIS_REPLY_STATUS ||
         strcmp(rep->str, "PONG") != 0)
@@ -131,7 +125,7 @@ static int answers_ping(const struct ht_redis *r) {
     rep = redisCommand(c, "INFO server");
     if (rep == NULL || rep->type != REDIS_REPLY_STRING)
         goto cleanup;
-    if (snprintf(want, sizeof(want), "process_id:%d\r", (int)r->pid) >=
+    if (snprintf(want, sizeof(want), "process_id:%d\r", (int)pid) >=
         (int)sizeof(want))
         goto cleanup;
     ok = strstr(rep->str, want) != NULL;
@@ -231,14 +225,14 @@ static int start_on_port(struct ht_redis *r, char err[HL_ERR_LEN]) {
         return rc;
     for (i = 0; i < PING_TRIES; i++) {
         if (reap_if_exited(r)) {
-            if (log_says_port_busy(r))
+            if (ht_redis_log_port_busy(r->log_path))
                 return HL_EAGAIN;
             dump_log(r);
             snprintf(err, HL_ERR_LEN, "redis-server on port %d exited "
                      "before answering PING (log above)", r->port);
             return HL_EIO;
         }
-        if (answers_ping(r)) {
+        if (ht_redis_answers(r->port, r->pid)) {
             snprintf(r->url, sizeof(r->url), "redis://127.0.0.1:%d/0",
                      r->port);
             return HL_OK;
@@ -371,10 +365,7 @@ int ht_redis_resume(struct ht_redis *r) {
     return HL_OK;
 }
 
-/* Unlinks the plain files of directory `dir` (at most RM_MAX: the server
- * writes a handful) and removes it if it is then empty. Subdirectories
- * are left alone, so a wrong path can never take more than files. */
-static void remove_files(const char *dir) {
+void ht_redis_remove_dir(const char *dir) {
     char path[1024];
     struct dirent *e;
     DIR *d = opendir(dir);
@@ -404,8 +395,8 @@ void ht_redis_cleanup(struct ht_redis *r) {
     if (r->dir[0] != '\0') {
         n = snprintf(aof_dir, sizeof(aof_dir), "%s/" AOF_DIR, r->dir);
         if (n > 0 && (size_t)n < sizeof(aof_dir))
-            remove_files(aof_dir);
-        remove_files(r->dir);
+            ht_redis_remove_dir(aof_dir);
+        ht_redis_remove_dir(r->dir);
         r->dir[0] = '\0';
     }
 }
@@ -413,12 +404,16 @@ void ht_redis_cleanup(struct ht_redis *r) {
 /* ---- blocking client helpers ------------------------------------------- */
 
 redisContext *ht_redis_connect(const struct ht_redis *r, long timeout_ms) {
+    return ht_redis_connect_port(r->port, timeout_ms);
+}
+
+redisContext *ht_redis_connect_port(int port, long timeout_ms) {
     struct timeval tv;
     redisContext *c;
 
     tv.tv_sec = timeout_ms / 1000;
     tv.tv_usec = (timeout_ms % 1000) * 1000;
-    c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
+    c = redisConnectWithTimeout("127.0.0.1", port, tv);
     if (c == NULL)
         return NULL;
     if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {

@@ -98,6 +98,24 @@ void ht_redis_cleanup(struct ht_redis *r);
  * free with redisFree(). Do not use while the server is paused. */
 redisContext *ht_redis_connect(const struct ht_redis *r, long timeout_ms);
 
+/* ht_redis_connect() to any server on 127.0.0.1:`port` (a sentinel, a
+ * cluster node). Same returns and ownership. */
+redisContext *ht_redis_connect_port(int port, long timeout_ms);
+
+/* 1 when the server on 127.0.0.1:`port` answers PING with PONG and its
+ * INFO server names process `pid` (so a stranger that grabbed the port
+ * does not count); 0 otherwise. Waits 100 ms at most per step. */
+int ht_redis_answers(int port, pid_t pid);
+
+/* 1 when the server log at `log_path` says its port was taken ("Address
+ * already in use"), else 0. */
+int ht_redis_log_port_busy(const char *log_path);
+
+/* Unlinks the plain files of directory `dir` (at most 64) and removes it
+ * if it is then empty. Subdirectories are left alone, so a wrong path
+ * can never take more than files. For a fixture's private directory. */
+void ht_redis_remove_dir(const char *dir);
+
 /* Runs one command given as `argc` NUL-terminated strings and returns its
  * integer reply in *out (-1 on failure). HL_OK, HL_EIO (connection error
  * or error reply, reported on stderr), HL_EINVAL (not an integer). */

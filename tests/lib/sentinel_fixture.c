@@ -5,18 +5,18 @@
  * --replicaof), so their port choice, PING wait, child table and cleanup
  * are that file's. The sentinels are proc.c children running
  * `redis-server <dir>/sentinel.conf --sentinel`; this file writes their
- * configuration, waits for them, reads SENTINEL answers for readiness
- * and failover, and removes their directories. Every wait is bounded.
+ * configuration, waits for them (the PING check, the busy-port test and
+ * the directory removal are redis_fixture.c's too), reads SENTINEL
+ * answers for readiness and failover, and removes their directories.
+ * Every wait is bounded.
  * The SENTINEL replies are read raw here, so the fixture does not lean on
  * the hl_sentinel.c parsers it helps to test. */
 #include "sentinel_fixture.h"
 #include "hl_test.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define PING_TRIES 50          /* a sentinel's PING, at most ... */
@@ -27,29 +27,8 @@
 #define FAILOVER_POLL_MS 100
 #define CMD_TIMEOUT_MS 500     /* one blocking command to a node */
 #define LOG_TAIL 2000          /* bytes of a sentinel log shown */
-#define RM_MAX 16              /* files removed from a sentinel dir */
 
 /* ---- small helpers ------------------------------------------------------- */
-
-/* Finds `prog` in $PATH (ht_proc_start wants a path it can check). */
-static int which(const char *prog, char *out, size_t outsz,
-                 char err[HL_ERR_LEN]) {
-    const char *p = getenv("PATH");
-    const char *colon;
-    int n;
-
-    while (p != NULL && *p != '\0') {
-        colon = strchr(p, ':');
-        n = snprintf(out, outsz, "%.*s/%s",
-                     (int)(colon ? (size_t)(colon - p) : strlen(p)), p,
-                     prog);
-        if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
-            return HL_OK;
-        p = colon ? colon + 1 : NULL;
-    }
-    snprintf(err, HL_ERR_LEN, "%s not found in PATH", prog);
-    return HL_ENOTFOUND;
-}
 
 /* The value after `key` in a flat [k, v, k, v, ...] array reply, or
  * NULL. Borrowed from `rep`. */
@@ -83,33 +62,6 @@ static int named_port(redisContext *c) {
     return port;
 }
 
-/* Unlinks the plain files of `dir` (at most RM_MAX) and removes it. */
-static void remove_dir(char *dir) {
-    char path[1024];
-    struct dirent *e;
-    DIR *d;
-    int n = 0;
-
-    if (dir[0] == '\0')
-        return;
-    d = opendir(dir);
-    for (e = d ? readdir(d) : NULL; e != NULL && n < RM_MAX;
-         e = readdir(d)) {
-        struct stat st;
-        int k = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (k < 0 || (size_t)k >= sizeof(path))
-            continue;
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            unlink(path);
-            n++;
-        }
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(dir);
-    dir[0] = '\0';
-}
-
 /* ---- sentinels ----------------------------------------------------------- */
 
 /* Writes sentinel i's configuration for its current port. */
@@ -139,44 +91,6 @@ static int write_conf(const struct ht_sentinel *f, int i,
     return HL_OK;
 }
 
-/* 1 when sentinel `i` answers PING and reports our child's PID. */
-static int sentinel_answers(const struct ht_sentinel *f, int i) {
-    redisContext *c = ht_sentinel_connect(f, i, PING_INTERVAL_MS);
-    redisReply *rep = NULL;
-    char want[64];
-    int ok = 0;
-
-    if (c == NULL)
-        return 0;
-    rep = redisCommand(c, "PING");
-    if (rep == NULL || rep->type != REDIS_REPLY_STATUS ||
-        strcmp(rep->str, "PONG") != 0)
-        goto cleanup;
-    freeReplyObject(rep);
-    rep = redisCommand(c, "INFO server");
-    snprintf(want, sizeof(want), "process_id:%d\r",
-             (int)f->sent[i].proc.pid);
-    ok = rep != NULL && rep->type == REDIS_REPLY_STRING &&
-         strstr(rep->str, want) != NULL;
-cleanup:
-    if (rep != NULL)
-        freeReplyObject(rep);
-    redisFree(c);
-    return ok;
-}
-
-/* 1 when the sentinel's log says its port was taken. */
-static int port_was_busy(const struct ht_sentinel_proc *s) {
-    char *log = NULL;
-    size_t len = 0;
-    int busy = 0;
-
-    if (ht_proc_read_log(&s->proc, &log, &len) == HL_OK)
-        busy = strstr(log, "Address already in use") != NULL;
-    free(log);
-    return busy;
-}
-
 /* Runs sentinel `i` on its current port and waits for its PING. HL_EAGAIN
  * when the port was taken (nothing left running). */
 static int run_sentinel(struct ht_sentinel *f, int i, const char *server,
@@ -193,7 +107,7 @@ static int run_sentinel(struct ht_sentinel *f, int i, const char *server,
         return rc;
     for (try = 0; try < PING_TRIES; try++) {
         if (!ht_proc_alive(&s->proc)) {
-            if (port_was_busy(s)) {
+            if (ht_redis_log_port_busy(s->proc.log_path)) {
                 ht_proc_cleanup(&s->proc);
                 return HL_EAGAIN;
             }
@@ -202,7 +116,7 @@ static int run_sentinel(struct ht_sentinel *f, int i, const char *server,
                      "before answering PING (log above)", i, s->port);
             return HL_EIO;
         }
-        if (sentinel_answers(f, i))
+        if (ht_redis_answers(s->port, s->proc.pid))
             return HL_OK;
         ht_sleep_ms(PING_INTERVAL_MS);
     }
@@ -293,7 +207,7 @@ int ht_sentinel_start(struct ht_sentinel *f, char err[HL_ERR_LEN]) {
 
     memset(f, 0, sizeof(*f));
     err[0] = '\0';
-    rc = which("redis-server", server, sizeof(server), err);
+    rc = ht_proc_which("redis-server", server, sizeof(server), err);
     if (rc != HL_OK)
         goto fail;
     rc = start_data(f, err);
@@ -317,13 +231,7 @@ int ht_sentinel_start(struct ht_sentinel *f, char err[HL_ERR_LEN]) {
     if (rc == HL_OK)
         return HL_OK;
 fail:
-    {
-        char keep[HL_ERR_LEN];
-
-        memcpy(keep, err, HL_ERR_LEN);
-        ht_sentinel_cleanup(f);
-        memcpy(err, keep, HL_ERR_LEN);
-    }
+    ht_sentinel_cleanup(f);
     return rc;
 }
 
@@ -501,19 +409,9 @@ int ht_sentinel_data_at(const struct ht_sentinel *f, int port) {
 
 redisContext *ht_sentinel_connect(const struct ht_sentinel *f, int i,
                                   long timeout_ms) {
-    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    redisContext *c;
-
     if (i < 0 || i >= HT_SENTINEL_COUNT || f->sent[i].port <= 0)
         return NULL;
-    c = redisConnectWithTimeout("127.0.0.1", f->sent[i].port, tv);
-    if (c == NULL)
-        return NULL;
-    if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {
-        redisFree(c);
-        return NULL;
-    }
-    return c;
+    return ht_redis_connect_port(f->sent[i].port, timeout_ms);
 }
 
 /* ---- cleanup ------------------------------------------------------------- */
@@ -523,7 +421,9 @@ void ht_sentinel_cleanup(struct ht_sentinel *f) {
 
     for (i = 0; i < f->sent_started && i < HT_SENTINEL_COUNT; i++) {
         ht_proc_cleanup(&f->sent[i].proc);
-        remove_dir(f->sent[i].dir);
+        if (f->sent[i].dir[0] != '\0')
+            ht_redis_remove_dir(f->sent[i].dir);
+        f->sent[i].dir[0] = '\0';
     }
     f->sent_started = 0;
     for (i = 0; i < f->data_started && i < HT_SENTINEL_DATA; i++)
