@@ -43,4 +43,15 @@ const char *hl_strerror(int code);
  * Returns HL_OK, or HL_EINVAL for empty/trailing garbage/overflow. */
 int hl_parse_int64(const char *s, long long *out);
 
+/* Parses exactly `len` bytes at `s` (1 to 10 decimal digits: no sign, no
+ * blanks, no NUL needed after them) as a number no greater than `max`.
+ * Returns HL_OK with *out set, or HL_EINVAL. For numbers inside protocol
+ * text (a slot, a port in "host:port"). */
+int hl_parse_uint(const char *s, size_t len, unsigned long max,
+                  unsigned long *out);
+
+/* hl_parse_uint() of a TCP port: 1..65535. HL_OK with *port, or
+ * HL_EINVAL. */
+int hl_parse_port(const char *s, size_t len, int *port);
+
 #endif

@@ -93,29 +93,12 @@ struct hl_cluster {
 
 /* ---------------------------------------------------- pure decisions */
 
-static int parse_uint(const char *s, size_t len, unsigned long max,
-                      unsigned long *out) {
-    unsigned long v = 0;
-    size_t i;
-
-    if (len == 0 || len > 10)
-        return HL_EINVAL;
-    for (i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return HL_EINVAL;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    if (v > max)
-        return HL_EINVAL;
-    *out = v;
-    return HL_OK;
-}
-
 int hl_cluster_parse_redirect(const char *s, size_t len,
                               const char *fallback_host,
                               struct hl_cluster_redirect *out) {
     const char *p, *end = s + len, *sp, *colon;
-    unsigned long slot, port;
+    unsigned long slot;
+    int port;
     size_t hlen;
 
     if (s == NULL)
@@ -128,7 +111,8 @@ int hl_cluster_parse_redirect(const char *s, size_t len,
         return HL_EINVAL;
     sp = memchr(p, ' ', (size_t)(end - p));
     if (sp == NULL ||
-        parse_uint(p, (size_t)(sp - p), HL_SLOT_COUNT - 1, &slot) != HL_OK)
+        hl_parse_uint(p, (size_t)(sp - p), HL_SLOT_COUNT - 1, &slot)
+            != HL_OK)
         return HL_EINVAL;
     p = sp + 1;
     colon = NULL;
@@ -139,8 +123,7 @@ int hl_cluster_parse_redirect(const char *s, size_t len,
             return HL_EINVAL;
     }
     if (colon == NULL ||
-        parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port)
-            != HL_OK || port == 0)
+        hl_parse_port(colon + 1, (size_t)(end - colon - 1), &port) != HL_OK)
         return HL_EINVAL;
     hlen = (size_t)(colon - p);
     if (hlen == 0) {
@@ -154,7 +137,7 @@ int hl_cluster_parse_redirect(const char *s, size_t len,
     memcpy(out->host, p, hlen);
     out->host[hlen] = '\0';
     out->slot = (unsigned)slot;
-    out->port = (int)port;
+    out->port = port;
     snprintf(out->addr, sizeof(out->addr), "%s:%d", out->host, out->port);
     return HL_OK;
 }
@@ -214,7 +197,7 @@ int hl_cluster_parse_seeds(const char *seeds,
                            char hosts[][HL_SLOT_HOST_MAX], int *ports,
                            int *n, char err[HL_ERR_LEN]) {
     const char *p = seeds, *end, *colon, *c;
-    unsigned long port;
+    int port;
     size_t hlen;
 
     *n = 0;
@@ -232,8 +215,8 @@ int hl_cluster_parse_seeds(const char *seeds,
                 colon = c;
         }
         if (colon == NULL || colon == p ||
-            parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port)
-                != HL_OK || port == 0) {
+            hl_parse_port(colon + 1, (size_t)(end - colon - 1), &port)
+                != HL_OK) {
             snprintf(err, HL_ERR_LEN, "seed %d: want host:port", *n + 1);
             return HL_EINVAL;
         }
@@ -246,7 +229,7 @@ int hl_cluster_parse_seeds(const char *seeds,
         }
         memcpy(hosts[*n], p, hlen);
         hosts[*n][hlen] = '\0';
-        ports[*n] = (int)port;
+        ports[*n] = port;
         (*n)++;
         if (*end == '\0')
             return HL_OK;

@@ -82,24 +82,6 @@ struct hl_sentinel {
 
 /* ------------------------------------------------------- pure parsing */
 
-/* Parses `n` bytes at `p` as a port 1..65535 (digits only). */
-static int parse_port(const char *p, size_t n, int *port) {
-    long v = 0;
-    size_t i;
-
-    if (n == 0 || n > 5)
-        return HL_EINVAL;
-    for (i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return HL_EINVAL;
-        v = v * 10 + (p[i] - '0');
-    }
-    if (v < 1 || v > 65535)
-        return HL_EINVAL;
-    *port = (int)v;
-    return HL_OK;
-}
-
 /* Copies `n` bytes at `p` as a host: 1..HL_SLOT_HOST_MAX-1 bytes, no NUL
  * and no space. */
 static int copy_host(const char *p, size_t n, char host[HL_SLOT_HOST_MAX]) {
@@ -134,7 +116,7 @@ int hl_sentinel_parse_addr(const redisReply *reply,
         p->type != REDIS_REPLY_STRING)
         return HL_EINVAL;
     if (copy_host(h->str, h->len, tmp) != HL_OK ||
-        parse_port(p->str, p->len, &pt) != HL_OK)
+        hl_parse_port(p->str, p->len, &pt) != HL_OK)
         return HL_EINVAL;
     memcpy(host, tmp, sizeof(tmp));
     *port = pt;
@@ -171,9 +153,9 @@ int hl_sentinel_parse_switch(const char *msg, size_t len, const char *name,
         return HL_EINVAL;
     if (split_fields(msg, len, f, fl, 5) != HL_OK ||
         copy_host(f[1], fl[1], tmp) != HL_OK ||
-        parse_port(f[2], fl[2], &oldport) != HL_OK ||
+        hl_parse_port(f[2], fl[2], &oldport) != HL_OK ||
         copy_host(f[3], fl[3], tmp) != HL_OK ||
-        parse_port(f[4], fl[4], &newport) != HL_OK)
+        hl_parse_port(f[4], fl[4], &newport) != HL_OK)
         return HL_EINVAL;
     if (fl[0] != strlen(name) || memcmp(f[0], name, fl[0]) != 0)
         return HL_ENOTFOUND;
