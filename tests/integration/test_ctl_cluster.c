@@ -66,21 +66,15 @@ static redisReply *on_node(const struct ht_cluster *c, int node, int argc,
                            const char **argv, const size_t *lens) {
     if (node < 0)
         node = primary_of(c, argv[1]);
-    if (node < 0) {
-        HT_FAIL("%s %s: no primary found", argv[0], argv[1]);
-        return NULL;
-    }
     return ht_cluster_node_argv(c, node, argc, argv, lens);
 }
 
 /* A command whose reply is not kept; 1 when it was not an error. */
 static int on_node_ok(const struct ht_cluster *c, int node, int argc,
                       const char **argv) {
-    redisReply *r = on_node(c, node, argc, argv, NULL);
-
-    if (r != NULL)
-        freeReplyObject(r);
-    return r != NULL;
+    if (node < 0)
+        node = primary_of(c, argv[1]);
+    return ht_cluster_node_ok(c, node, argc, argv);
 }
 
 /* An integer reply on the key's primary; -1 on error. */
@@ -133,18 +127,11 @@ static int ctl(struct ctx *x, const char *const *args,
 static json_object *ctl_json(struct ctx *x, const char *const *args,
                              int want_code) {
     struct ht_ctlrun r;
-    json_object *o = NULL;
-    const char *out;
+    json_object *o;
 
     if (!ctl(x, args, &r))
         return NULL;
-    if (!HT_ASSERT_EQ_INT(r.code, want_code))
-        ht_note("output: %s", r.out);
-    out = strpbrk(r.out, "[{");
-    if (out != NULL)
-        o = json_tokener_parse(out);
-    if (o == NULL)
-        HT_FAIL("not JSON: %s", r.out);
+    o = ht_ctlrun_json(&r, want_code);
     ht_ctlrun_cleanup(&r);
     return o;
 }

@@ -81,19 +81,11 @@ static int ctl(struct ctx *c, const char *prefix, const char *const *extra,
 static json_object *ctl_json(struct ctx *c, const char *const *args,
                              int want_code) {
     struct ht_ctlrun r;
-    json_object *o = NULL;
-    const char *out;
+    json_object *o;
 
     if (!ctl(c, PREFIX, NULL, args, &r))
         return NULL;
-    if (!HT_ASSERT_EQ_INT(r.code, want_code))
-        ht_note("output: %s", r.out);
-    /* stderr lines (if any) come before the document */
-    out = strchr(r.out, r.out[0] == '[' ? '[' : '{');
-    if (out != NULL)
-        o = json_tokener_parse(out);
-    if (o == NULL)
-        HT_FAIL("not JSON: %s", r.out);
+    o = ht_ctlrun_json(&r, want_code);
     ht_ctlrun_cleanup(&r);
     return o;
 }

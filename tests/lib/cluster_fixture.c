@@ -414,8 +414,7 @@ long ht_cluster_asking_calls(const struct ht_cluster *c, int i) {
     return n;
 }
 
-/* One command on node `i` whose reply is not kept; 1 when not an error. */
-static int node_run_ok(const struct ht_cluster *c, int i, int argc,
+int ht_cluster_node_ok(const struct ht_cluster *c, int i, int argc,
                        const char **argv) {
     redisReply *r = ht_cluster_node_argv(c, i, argc, argv, NULL);
 
@@ -436,7 +435,7 @@ int ht_cluster_migrate_keys(const struct ht_cluster *c, int src, int dst,
     snprintf(port, sizeof(port), "%d", c->node[dst].port);
     for (i = 0; keys[i] != NULL; i++) {
         move[3] = keys[i];
-        if (!node_run_ok(c, src, 6, move))
+        if (!ht_cluster_node_ok(c, src, 6, move))
             return 0;
     }
     return 1;
@@ -451,7 +450,8 @@ int ht_cluster_migrate_begin(const struct ht_cluster *c, unsigned slot,
     snprintf(s, sizeof(s), "%u", slot);
     return ht_cluster_node_id(c, src, src_id) &&
            ht_cluster_node_id(c, dst, dst_id) &&
-           node_run_ok(c, dst, 5, imp) && node_run_ok(c, src, 5, mig) &&
+           ht_cluster_node_ok(c, dst, 5, imp) &&
+           ht_cluster_node_ok(c, src, 5, mig) &&
            ht_cluster_migrate_keys(c, src, dst, keys);
 }
 
@@ -465,13 +465,14 @@ int ht_cluster_migrate_end(const struct ht_cluster *c, unsigned slot,
 
     snprintf(s, sizeof(s), "%u", slot);
     ok = ok && ht_cluster_node_id(c, dst, dst_id) &&
-         node_run_ok(c, dst, 5, set) && node_run_ok(c, src, 5, set);
+         ht_cluster_node_ok(c, dst, 5, set) &&
+         ht_cluster_node_ok(c, src, 5, set);
     for (i = 0; ok && i < hl_slot_map_node_count(m); i++) {
         const struct hl_slot_node *n = hl_slot_map_node(m, i);
         int k = ht_cluster_node_at(c, n->port);
 
         if (n->primary < 0 && k != src && k != dst)
-            ok = node_run_ok(c, k, 5, set);
+            ok = ht_cluster_node_ok(c, k, 5, set);
     }
     hl_slot_map_free(m);
     return ok;

@@ -112,6 +112,11 @@ redisReply *ht_cluster_node_argv(const struct ht_cluster *c, int i,
                                  int argc, const char **argv,
                                  const size_t *lens);
 
+/* ht_cluster_node_argv() of a command whose reply is not kept (argv as
+ * C strings): 1 when it was not an error, else 0 (check failed). */
+int ht_cluster_node_ok(const struct ht_cluster *c, int i, int argc,
+                       const char **argv);
+
 /* Runs the hiredis format command `fmt` on node `i`. 1 when the reply is
  * not an error (its text, "" when none, copied into `out` when `out` is
  * not NULL); 0 (check failed) otherwise. */

@@ -1,5 +1,6 @@
 /* ctlrun.c - run bin/hookctl to completion and capture its exit status
- * and output for the hookctl integration tests (see ctlrun.h). */
+ * and output (and its JSON document) for the hookctl integration tests
+ * (see ctlrun.h). */
 #include "ctlrun.h"
 #include "hl_test.h"
 #include "proc.h"
@@ -21,6 +22,20 @@ int ht_ctlrun(const char *const *args, const char *const *env,
     if (r->out == NULL)
         return HT_FAIL("hookctl gave no output buffer");
     return 1;
+}
+
+json_object *ht_ctlrun_json(const struct ht_ctlrun *r, int want_code) {
+    json_object *o = NULL;
+    const char *doc;
+
+    if (!HT_ASSERT_EQ_INT(r->code, want_code))
+        ht_note("output: %s", r->out);
+    doc = r->out != NULL ? strpbrk(r->out, "[{") : NULL;
+    if (doc != NULL)
+        o = json_tokener_parse(doc);
+    if (o == NULL)
+        HT_FAIL("not JSON: %s", r->out ? r->out : "(none)");
+    return o;
 }
 
 void ht_ctlrun_cleanup(struct ht_ctlrun *r) {

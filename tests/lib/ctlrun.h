@@ -9,6 +9,7 @@
 #define HT_CTLRUN_H
 
 #include <stddef.h>
+#include <json-c/json.h>
 #include "hl.h"
 
 /* One finished hookctl run. */
@@ -26,6 +27,13 @@ struct ht_ctlrun {
  * r->out NULL) when it could not be run. */
 int ht_ctlrun(const char *const *args, const char *const *env,
               long timeout_ms, struct ht_ctlrun *r);
+
+/* The JSON document of a `hookctl --json ...` run: asserts that it
+ * exited `want_code` (its output noted when not), then parses from the
+ * first '[' or '{' of r->out (stderr lines, if any, come before the
+ * document). Caller owns the result; free with json_object_put(). NULL
+ * (check failed) when there is no JSON document. Borrows `r`. */
+json_object *ht_ctlrun_json(const struct ht_ctlrun *r, int want_code);
 
 /* Frees r->out. Safe on a zeroed or failed run; idempotent. */
 void ht_ctlrun_cleanup(struct ht_ctlrun *r);
