@@ -227,20 +227,20 @@ cleanup:
     return ok;
 }
 
+/* ht_wait_all()'s question: 1 when node `i` is ok or not running. */
+static int node_ready_cb(void *arg, int i, char why[HL_ERR_LEN]) {
+    const struct ht_cluster *c = arg;
+
+    return c->node[i].pid <= 0 || node_ok(c, i, why);
+}
+
 int ht_cluster_wait_ok(struct ht_cluster *c, char err[HL_ERR_LEN]) {
     char why[HL_ERR_LEN];
-    int try;
-    int i = 0;
+    int i = ht_wait_all(HT_CLUSTER_NODES, OK_TRIES, OK_INTERVAL_MS,
+                        node_ready_cb, c, why);
 
-    for (try = 0; try < OK_TRIES; try++) {
-        for (i = 0; i < HT_CLUSTER_NODES; i++) {
-            if (c->node[i].pid > 0 && !node_ok(c, i, why))
-                break;
-        }
-        if (i == HT_CLUSTER_NODES)
-            return HL_OK;
-        ht_sleep_ms(OK_INTERVAL_MS);
-    }
+    if (i < 0)
+        return HL_OK;
     snprintf(err, HL_ERR_LEN, "node %d (port %d) not ok after %d x %d ms: "
              "%.150s", i, c->node[i].port, OK_TRIES, OK_INTERVAL_MS, why);
     return HL_ETIMEDOUT;

@@ -522,6 +522,25 @@ void ht_sleep_ms(long ms) {
         continue;
 }
 
+int ht_wait_all(int n, int tries, long interval_ms,
+                int (*ready_cb)(void *arg, int i, char why[HL_ERR_LEN]),
+                void *arg, char why[HL_ERR_LEN]) {
+    int try;
+    int i = 0;
+
+    why[0] = '\0';
+    for (try = 0; try < tries; try++) {
+        for (i = 0; i < n; i++) {
+            if (!ready_cb(arg, i, why))
+                break;
+        }
+        if (i == n)
+            return -1;
+        ht_sleep_ms(interval_ms);
+    }
+    return i;
+}
+
 int ht_valgrind(void) {
     const char *v = getenv("HL_VALGRIND");
 

@@ -174,6 +174,16 @@ long long ht_mono_ms(void);       /* CLOCK_MONOTONIC in ms */
 long long ht_wall_ms(void);       /* CLOCK_REALTIME in ms since the epoch */
 void ht_sleep_ms(long ms);
 
+/* A bounded readiness wait over `n` members (the nodes of a fixture):
+ * each round asks ready_cb(arg, i, why) for i = 0..n-1 in order and
+ * stops at the first that is not ready; up to `tries` rounds,
+ * `interval_ms` apart. Returns -1 once a round finds every member ready,
+ * else the member that was not ready in the last round, with `why` as it
+ * left it. */
+int ht_wait_all(int n, int tries, long interval_ms,
+                int (*ready_cb)(void *arg, int i, char why[HL_ERR_LEN]),
+                void *arg, char why[HL_ERR_LEN]);
+
 /* 1 when HL_VALGRIND=1 (programs under test run under valgrind). */
 int ht_valgrind(void);
 

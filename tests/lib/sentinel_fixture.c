@@ -296,20 +296,21 @@ cleanup:
     return ok;
 }
 
-int ht_sentinel_wait_ready(struct ht_sentinel *f, char err[HL_ERR_LEN]) {
-    char why[HL_ERR_LEN] = "";
-    int try;
-    int i = 0;
+/* ht_wait_all()'s question: 1 when sentinel `i` is ready or not
+ * running. */
+static int sentinel_ready_cb(void *arg, int i, char why[HL_ERR_LEN]) {
+    const struct ht_sentinel *f = arg;
 
-    for (try = 0; try < READY_TRIES; try++) {
-        for (i = 0; i < HT_SENTINEL_COUNT; i++) {
-            if (f->sent[i].proc.pid > 0 && !sentinel_ready(f, i, why))
-                break;
-        }
-        if (i == HT_SENTINEL_COUNT)
-            return HL_OK;
-        ht_sleep_ms(READY_INTERVAL_MS);
-    }
+    return f->sent[i].proc.pid <= 0 || sentinel_ready(f, i, why);
+}
+
+int ht_sentinel_wait_ready(struct ht_sentinel *f, char err[HL_ERR_LEN]) {
+    char why[HL_ERR_LEN];
+    int i = ht_wait_all(HT_SENTINEL_COUNT, READY_TRIES, READY_INTERVAL_MS,
+                        sentinel_ready_cb, f, why);
+
+    if (i < 0)
+        return HL_OK;
     snprintf(err, HL_ERR_LEN, "sentinel %d (port %d) not ready after %d x "
              "%d ms: %.150s", i, f->sent[i].port, READY_TRIES,
              READY_INTERVAL_MS, why);
