@@ -35,7 +35,7 @@ const char *chaos_dist_name(int kind) {
     return "single";
 }
 
-/* ---- start and stop ------------------------------------------------------- */
+/* ---- start and stop ------------------------------------------------------ */
 
 int chaos_dist_start(struct chaos_dist *d, const struct chaos_opts *o,
                      struct ht_stack *st, char err[HL_ERR_LEN]) {
@@ -84,7 +84,7 @@ void chaos_dist_cleanup(struct chaos_dist *d) {
     d->cl_up = d->se_up = 0;
 }
 
-/* ---- cluster map helpers -------------------------------------------------- */
+/* ---- cluster map helpers ------------------------------------------------- */
 
 /* The slot of partition `p`'s keys (they share the `{p}` tag). */
 static unsigned part_slot(const char *prefix, long p) {
@@ -145,7 +145,7 @@ static int cluster_index(const struct chaos_dist *d, int port) {
     return -1;
 }
 
-/* ---- roles ---------------------------------------------------------------- */
+/* ---- roles --------------------------------------------------------------- */
 
 #define ROLE_UNKNOWN 0
 #define ROLE_MASTER 1
@@ -223,10 +223,11 @@ static int failed_over(struct chaos_dist *d, int a, int b) {
 
     (void)a;
     (void)b;
-    return ht_sentinel_wait_failover(&d->se, 1, &port, err) == HL_OK;
+    return ht_sentinel_wait_failover(&d->se, POLL_MS / 2, &port, err) ==
+           HL_OK;
 }
 
-/* ---- the primary's loss --------------------------------------------------- */
+/* ---- the primary's loss -------------------------------------------------- */
 
 static int fail_single(struct chaos_dist *d, struct chaos_report *rep,
                        atomic_llong *watch, char err[HL_ERR_LEN]) {
@@ -371,7 +372,7 @@ int chaos_dist_fail(struct chaos_dist *d, const struct chaos_opts *o,
     return fail_single(d, rep, watch, err);
 }
 
-/* ---- reshard -------------------------------------------------------------- */
+/* ---- reshard ------------------------------------------------------------- */
 
 /* Finds `prog` in $PATH (ht_proc_start wants a path it can check). */
 static int which(const char *prog, char *out, size_t outsz,

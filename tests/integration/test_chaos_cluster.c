@@ -6,15 +6,15 @@
  *
  * 18 s of signed events at 40 ev/s over 60 conversations while workers
  * are SIGKILLed every 2-3.5 s (not within 4 s of the primary's loss) and
- * started again 0.5-2 s later; 15-25% into
- * the load `redis-cli --cluster reshard` moves at least 500 slots
- * (enough to include two partitions' slots) from the primary serving
- * most partitions to another; 9 s in (or once the reshard has ended) the
- * primary then serving most partitions is SIGKILLed, its replica must be promoted
- * and serve those slots, and the killed node is restarted and must
- * replicate the promoted one. Meanwhile ingest answers 503 for events of
- * that shard (no primary, then a primary without a replica for WAIT 1);
- * the poster retries them as Meta does.
+ * started again 0.5-2 s later; 15-25% into the load `redis-cli --cluster
+ * reshard` moves at least 500 slots (enough to include two partitions'
+ * slots) from the primary serving most partitions to another; 9 s in (or
+ * once the reshard has ended) the primary then serving most partitions
+ * is SIGKILLed, its replica must be promoted and serve those slots, and
+ * the killed node is restarted and must replicate the promoted one.
+ * Meanwhile ingest answers 503 for events of that shard (no primary,
+ * then a primary without a replica for WAIT 1); the poster retries them
+ * as Meta does.
  *
  * Checks: the run is driven to its end (kills, the failover, the reshard,
  * queues drained, every program exits 0 on SIGTERM); the promoted replica

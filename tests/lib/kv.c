@@ -37,7 +37,7 @@ struct ht_kv {
     long long redirects;
 };
 
-/* ---- construction --------------------------------------------------------- */
+/* ---- construction -------------------------------------------------------- */
 
 static struct ht_kv *kv_new(int kind, long timeout_ms) {
     struct ht_kv *kv = calloc(1, sizeof(*kv));
@@ -109,7 +109,7 @@ long long ht_kv_redirects(const struct ht_kv *kv) {
     return kv->redirects;
 }
 
-/* ---- connections ---------------------------------------------------------- */
+/* ---- connections --------------------------------------------------------- */
 
 static redisContext *dial(const char *host, int port, long timeout_ms) {
     struct timeval tv;
@@ -205,7 +205,7 @@ static int list_entry(const struct ht_kv *kv, int k, char host[HOST_MAX],
                       host, port);
 }
 
-/* ---- cluster map ---------------------------------------------------------- */
+/* ---- cluster map --------------------------------------------------------- */
 
 /* CLUSTER SLOTS from host:port into kv->map. */
 static int map_from(struct ht_kv *kv, const char *host, int port) {
@@ -260,7 +260,7 @@ const struct hl_slot_map *ht_kv_map(struct ht_kv *kv) {
     return kv->map;
 }
 
-/* ---- sentinel ------------------------------------------------------------- */
+/* ---- sentinel ------------------------------------------------------------ */
 
 /* Asks sentinel host:port for the master's address. */
 static int ask_sentinel(struct ht_kv *kv, const char *host, int port,
@@ -326,7 +326,7 @@ static int follow_primary(struct ht_kv *kv) {
     return HL_OK;
 }
 
-/* ---- routing -------------------------------------------------------------- */
+/* ---- routing ------------------------------------------------------------- */
 
 /* The node serving `key` now; NULL when unknown (map or primary). */
 static struct node *route(struct ht_kv *kv, const char *key) {
@@ -454,7 +454,7 @@ long long ht_kv_llen(struct ht_kv *kv, const char *key) {
     return n;
 }
 
-/* ---- pipelines ------------------------------------------------------------ */
+/* ---- pipelines ----------------------------------------------------------- */
 
 /* Pipelines `cmd key` for the keys routed to node `n` (mark[i] == 1)
  * into out[]; a key whose reply is missing or a redirect stays NULL. */
