@@ -10,7 +10,6 @@
 #include "hl_test.h"
 #include "proc.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,19 +344,6 @@ int ht_cluster_other_primary(const struct ht_cluster *c, int src) {
     return dst;
 }
 
-/* `rep`, node `i`'s reply to `what` over `rc`, when it is one and not an
- * error; otherwise NULL (check failed; `rep` freed). */
-static redisReply *checked(redisContext *rc, redisReply *rep, int i,
-                           const char *what, const char *arg) {
-    if (rep != NULL && rep->type != REDIS_REPLY_ERROR)
-        return rep;
-    HT_FAIL("%s %s on node %d: %s", what, arg, i,
-            rep ? rep->str : rc->errstr);
-    if (rep != NULL)
-        freeReplyObject(rep);
-    return NULL;
-}
-
 redisReply *ht_cluster_node_argv(const struct ht_cluster *c, int i,
                                  int argc, const char **argv,
                                  const size_t *lens) {
@@ -368,35 +354,29 @@ redisReply *ht_cluster_node_argv(const struct ht_cluster *c, int i,
         HT_FAIL("%s: no connection to node %d", argv[0], i);
         return NULL;
     }
-    rep = checked(rc, redisCommandArgv(rc, argc, argv, lens), i, argv[0],
-                  argc > 1 ? argv[1] : "");
+    rep = redisCommandArgv(rc, argc, argv, lens);
+    if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+        HT_FAIL("%s %s on node %d: %s", argv[0], argc > 1 ? argv[1] : "",
+                i, rep ? rep->str : rc->errstr);
+        if (rep != NULL)
+            freeReplyObject(rep);
+        rep = NULL;
+    }
     redisFree(rc);
     return rep;
 }
 
-int ht_cluster_node_cmd(const struct ht_cluster *c, int i, char *out,
-                        size_t outlen, const char *fmt, ...) {
-    redisContext *rc = ht_cluster_connect(c, i, CMD_TIMEOUT_MS);
-    redisReply *rep;
-    va_list ap;
-
-    if (rc == NULL)
-        return HT_FAIL("%s: no connection to node %d", fmt, i);
-    va_start(ap, fmt);
-    rep = checked(rc, redisvCommand(rc, fmt, ap), i, fmt, "");
-    va_end(ap);
-    if (rep != NULL && out != NULL)
-        snprintf(out, outlen, "%.*s", rep->str ? (int)rep->len : 0,
-                 rep->str ? rep->str : "");
-    if (rep != NULL)
-        freeReplyObject(rep);
-    redisFree(rc);
-    return rep != NULL;
-}
-
 int ht_cluster_node_id(const struct ht_cluster *c, int i,
                        char id[HT_CLUSTER_ID_MAX]) {
-    return ht_cluster_node_cmd(c, i, id, HT_CLUSTER_ID_MAX, "CLUSTER MYID");
+    const char *argv[2] = { "CLUSTER", "MYID" };
+    redisReply *r = ht_cluster_node_argv(c, i, 2, argv, NULL);
+    int ok = r != NULL && r->type == REDIS_REPLY_STRING;
+
+    if (ok)
+        snprintf(id, HT_CLUSTER_ID_MAX, "%s", r->str);
+    if (r != NULL)
+        freeReplyObject(r);
+    return ok;
 }
 
 long ht_cluster_asking_calls(const struct ht_cluster *c, int i) {

@@ -16,8 +16,8 @@
  * --cluster, is a start failure: the tests fail, they do not skip.
  *
  * Only PIDs this fixture started are ever signalled. It does not reshard
- * or fail over on request. For the tests it offers what they kept
- * writing again: the fixture node at a port, the live slot map
+ * or fail over on request. It also holds what the cluster tests share:
+ * the fixture node at a port, the live slot map
  * (hl_slot.c's parser) and who serves a slot, a command on one node,
  * CLUSTER MYID, ASKING counts, and a slot moved by hand (SETSLOT
  * IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE). Those helpers fail the
@@ -116,12 +116,6 @@ redisReply *ht_cluster_node_argv(const struct ht_cluster *c, int i,
  * C strings): 1 when it was not an error, else 0 (check failed). */
 int ht_cluster_node_ok(const struct ht_cluster *c, int i, int argc,
                        const char **argv);
-
-/* Runs the hiredis format command `fmt` on node `i`. 1 when the reply is
- * not an error (its text, "" when none, copied into `out` when `out` is
- * not NULL); 0 (check failed) otherwise. */
-int ht_cluster_node_cmd(const struct ht_cluster *c, int i, char *out,
-                        size_t outlen, const char *fmt, ...);
 
 /* CLUSTER MYID of node `i` into `id`. 1 on success, 0 (check failed). */
 int ht_cluster_node_id(const struct ht_cluster *c, int i,
