@@ -29,6 +29,9 @@ struct node {
     struct hl_redis *r;         /* owned */
     struct hl_cluster *cl;      /* borrowed back-pointer */
     int seed;                   /* named in the seed list: always kept */
+    int was_up;                 /* has been ready at least once */
+    int late;                   /* created once the cluster was ready (a
+                                 * promoted replica, a new primary) */
 };
 
 enum req_state {
@@ -264,6 +267,7 @@ static struct node *node_get(struct hl_cluster *cl, const char *host,
     nd->addr.password = cl->password;   /* shallow: cl owns the bytes */
     snprintf(nd->name, sizeof(nd->name), "%s:%d", host, port);
     nd->cl = cl;
+    nd->late = cl->was_ready;
     nd->r = hl_redis_new(cl->base, &nd->addr);
     if (nd->r == NULL) {
         free(nd);
@@ -284,12 +288,13 @@ static struct node *node_get(struct hl_cluster *cl, const char *host,
 static void tell_state(struct hl_cluster *cl, int again) {
     int up = hl_cluster_ready(cl);
 
-    if (cl->stopping || cl->state_cb == NULL)
+    if (cl->stopping)
         return;
     if (up != cl->was_ready) {
         cl->was_ready = up;
-        cl->state_cb(cl, up, cl->state_arg);
-    } else if (up && again) {
+        if (cl->state_cb != NULL)
+            cl->state_cb(cl, up, cl->state_arg);
+    } else if (up && again && cl->state_cb != NULL) {
         cl->state_cb(cl, 1, cl->state_arg);
     }
 }
@@ -450,8 +455,10 @@ static void node_state_cb(struct hl_redis *r, int up, void *arg) {
         refresh(nd->cl);
     else if (!up)
         refresh(nd->cl);
-    else if (node_is_primary(nd->cl, nd))
-        tell_state(nd->cl, 1);
+    else if (node_is_primary(nd->cl, nd) && (nd->was_up || nd->late))
+        tell_state(nd->cl, 1);  /* back, or new: not the first connects */
+    if (up)
+        nd->was_up = 1;
 }
 
 /* ----------------------------------------------------------- requests */
@@ -622,6 +629,14 @@ static void dispatch(struct req *q) {
         hl_slot_map_lookup(cl->map, q->slot, &node) == HL_OK) {
         const struct hl_slot_node *sn = hl_slot_map_node(cl->map, node);
         nd = node_get(cl, sn->host, sn->port);
+    }
+    if (nd != NULL && q->target == NULL && hl_redis_failing(nd->r)) {
+        /* the map names a primary we cannot reach: fail now, as one
+         * Redis does when it is down, rather than hold the caller until
+         * the deadline (the next request may find a promoted replica) */
+        refresh(cl);
+        finish(q, NULL);
+        return;
     }
     if (nd == NULL || !hl_redis_ready(nd->r)) {
         handle(q, HL_CLUSTER_LOST, NULL, NULL);

@@ -11,9 +11,14 @@
  *    SLOTS in flight) and the command resent at once to the named node;
  *  - -ASK slot host:port: ASKING then the command on the named node, once
  *    per ASK reply;
- *  - -TRYAGAIN, -CLUSTERDOWN, no connection or a lost one (NULL reply):
- *    resent after a short backoff (a lost connection also refreshes the
- *    map), while the request's deadline allows;
+ *  - -TRYAGAIN, -CLUSTERDOWN, no connection yet or a lost one (NULL
+ *    reply): resent after a short backoff (a lost connection also
+ *    refreshes the map), while the request's deadline allows;
+ *  - but a request the map sends to a primary whose connection is
+ *    failing (hl_redis_failing(): down since a failed connect or a lost
+ *    connection, or stalled) is called back with NULL at once, as one
+ *    Redis that is down answers at once: ingest answers 503 fast, and
+ *    the caller's retry finds the promoted replica once the map has it;
  *  - anything else (including other error replies) is the final reply.
  *
  * Nodes that are neither seeds nor primaries of the current map (they
@@ -138,9 +143,10 @@ long hl_cluster_refreshes(const struct hl_cluster *cl);
 int hl_cluster_nodes(const struct hl_cluster *cl);
 
 /* Called when hl_cluster_ready() turns 1 or 0, and with up=1 again when
- * a primary's connection becomes ready while the cluster stays ready (a
- * node reconnected, or a promoted replica was first reached). Must not
- * free the router. */
+ * a primary's connection becomes ready while the cluster stays ready and
+ * it is not one of the first connects (a node reconnected, or a primary
+ * created after the cluster was ready, e.g. a promoted replica, was first
+ * reached). Must not free the router. */
 typedef void hl_cluster_state_cb(struct hl_cluster *cl, int up, void *arg);
 void hl_cluster_set_state_cb(struct hl_cluster *cl, hl_cluster_state_cb *cb,
                              void *arg);

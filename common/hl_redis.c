@@ -95,6 +95,11 @@ int hl_redis_ready(const struct hl_redis *r) {
     return r != NULL && r->state == RS_READY && !r->stalled;
 }
 
+int hl_redis_failing(const struct hl_redis *r) {
+    return r != NULL && !hl_redis_ready(r) && r->state != RS_STOPPED &&
+           (r->attempt > 0 || r->stalled);
+}
+
 void hl_redis_set_state_cb(struct hl_redis *r, hl_redis_state_cb *cb,
                            void *arg) {
     r->state_cb = cb;

@@ -47,6 +47,11 @@ int hl_redis_start(struct hl_redis *r);
 /* 1 when connected, authenticated, scripts loaded and not stalled. */
 int hl_redis_ready(const struct hl_redis *r);
 
+/* 1 when not ready because something failed: a connect or the connection
+ * failed since it was last ready, or the server stalled. 0 while ready
+ * and while a first connect is still under way. */
+int hl_redis_failing(const struct hl_redis *r);
+
 /* Sends a command. argv/lens are copied before return. Returns HL_OK (cb
  * will fire exactly once), or HL_EAGAIN when not ready / HL_ENOMEM (cb
  * will not fire). */
