@@ -53,6 +53,7 @@ start_node() {
             --bind 127.0.0.1 --cluster-enabled yes \
             --cluster-config-file "$dir/nodes.conf" \
             --cluster-node-timeout 5000 --save "" --appendonly no \
+            --cluster-require-full-coverage no \
             --dir "$dir" --logfile "" >"$dir/redis.log" 2>&1 </dev/null &
         pid=$!
         PIDS+=("$pid")

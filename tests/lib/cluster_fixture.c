@@ -41,7 +41,11 @@ static int node_args(struct ht_cluster *c, int i, char err[HL_ERR_LEN]) {
     a[5] = "2000";
     a[6] = "--cluster-port";
     a[7] = c->bus[i];
-    a[8] = NULL;
+    /* as hookline's docs advise: the slots of live primaries keep
+     * answering while a failed one's replica is being promoted */
+    a[8] = "--cluster-require-full-coverage";
+    a[9] = "no";
+    a[10] = NULL;
     return HL_OK;
 }
 

@@ -39,7 +39,7 @@ struct ht_cluster {
     struct ht_redis node[HT_CLUSTER_NODES];  /* 0..5, in create order */
     int started;                  /* nodes started so far */
     char bus[HT_CLUSTER_NODES][8];    /* each node's --cluster-port */
-    const char *args[HT_CLUSTER_NODES][10];  /* each node's extra args,
+    const char *args[HT_CLUSTER_NODES][12];  /* each node's extra args,
                                   * borrowed by node[i] for restarts */
     char seeds[HT_CLUSTER_NODES * 24];  /* "127.0.0.1:p,127.0.0.1:p,..." */
     char url[HT_CLUSTER_NODES * 24 + 32];  /* "redis-cluster://" seeds */
