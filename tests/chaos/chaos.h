@@ -116,6 +116,9 @@ struct chaos_report {
     long long kills;          /* worker SIGKILLs */
     long long window;         /* sum of the G5 windows measured */
     long long window_raced;   /* kills whose measurement a takeover raced */
+    long long failover_window;/* accepted sends of the lost primary's
+                               * partitions with no done key on the
+                               * promoted one (also in `window`) */
     int redis_restarts;
     long long redis_down_ms;  /* SIGKILL to PING answered again */
     /* CLUSTER, SENTINEL: the primary's loss (redis_restarts counts it) */

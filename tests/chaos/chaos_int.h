@@ -194,6 +194,9 @@ struct chaos_dist {
     long long cli_t0;         /* monotonic ms it was started */
     int *owner;               /* owned: slot -> primary port before the
                                * reshard (HL_SLOT_COUNT of them) */
+    unsigned char *failed;    /* owned: partition -> 1 when its primary
+                               * was the one killed (chaos_dist_fail) */
+    long nfailed;             /* entries of `failed` */
 };
 
 /* Called about every 100 ms while dist.c waits on a failover, so the

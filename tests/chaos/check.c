@@ -279,9 +279,13 @@ void chaos_report_print(const struct chaos_report *r, FILE *out) {
     row(out, "  transport errors / other statuses", r->post_other, "");
     rule(out);
     row(out, "worker SIGKILLs", r->kills, "");
-    row(out, "G5 window (accepted, no done key, at the kills)",
+    row(out, r->promoted ? "G5 window (accepted, no done key, kills+failover)"
+                         : "G5 window (accepted, no done key, at the kills)",
         r->window, "");
     row(out, "  measurements raced by a takeover", r->window_raced, "");
+    if (r->promoted)
+        row(out, "  of them at the failover (none on the new primary)",
+            r->failover_window, "");
     if (r->backend == CHAOS_SINGLE) {
         row(out, "Redis restarts (SIGKILL, append-only file)",
             r->redis_restarts, "");

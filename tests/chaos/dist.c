@@ -77,6 +77,9 @@ void chaos_dist_cleanup(struct chaos_dist *d) {
     d->kv = NULL;
     free(d->owner);
     d->owner = NULL;
+    free(d->failed);
+    d->failed = NULL;
+    d->nfailed = 0;
     if (d->cl_up)
         ht_cluster_cleanup(&d->cl);
     if (d->se_up)
@@ -269,6 +272,11 @@ static int cluster_victim(struct chaos_dist *d, struct chaos_report *rep,
         snprintf(err, HL_ERR_LEN, "the busiest primary has no replica");
         return HL_ESTATE;
     }
+    for (p = 0; p < parts && p < d->nfailed; p++) {
+        int idx = -1;
+        d->failed[p] = hl_slot_map_lookup(m, part_slot(prefix, p), &idx)
+                           == HL_OK && idx == node;
+    }
     *victim = cluster_index(d, n->port);
     *heir = cluster_index(d, hl_slot_map_node(m, ri)->port);
     rep->killed_parts = count;
@@ -364,6 +372,16 @@ int chaos_dist_fail(struct chaos_dist *d, const struct chaos_opts *o,
                     atomic_llong *watch, chaos_pump_fn *pump, void *arg,
                     char err[HL_ERR_LEN]) {
     rep->redis_restarts++;
+    if (d->failed == NULL) {
+        d->failed = calloc((size_t)parts, 1);
+        if (d->failed == NULL) {
+            snprintf(err, HL_ERR_LEN, "out of memory");
+            return HL_ENOMEM;
+        }
+        d->nfailed = parts;
+    }
+    /* SENTINEL: the one primary holds every partition */
+    memset(d->failed, d->kind == CHAOS_SENTINEL, (size_t)parts);
     if (d->kind == CHAOS_CLUSTER)
         return fail_cluster(d, o, rep, prefix, parts, watch, pump, arg,
                             err);

@@ -7,7 +7,8 @@
  * with SIGTERM and hands the book to the checker.
  *
  * Every wait is bounded (the loop itself by the poster's own bounds plus
- * a margin; the waits on programs get 10x under valgrind, ht_budget_ms). Only PIDs this run forked are signalled, through proc.c and
+ * a margin; the waits on programs get 10x under valgrind, ht_budget_ms).
+ * Only PIDs this run forked are signalled, through proc.c and
  * redis_fixture.c. Workers are started without waiting for their port
  * (they run no metrics port), so a restart never stalls the controller. */
 #include "chaos_int.h"
@@ -72,6 +73,7 @@ struct run {
     long long next_kill;          /* monotonic ms; 0: no more kills */
     long long redis_at;           /* monotonic ms; 0: none (left) */
     long long redis_done_at;
+    int failover_measured;    /* failover_window() has run */
     long long reshard_at;         /* monotonic ms; 0: none (left) */
     long long last_poll, last_status, next_rss;
     struct chaos_dist dist;       /* the Redis and the client reading it */
@@ -497,6 +499,30 @@ static void maybe_kill(struct run *r) {
                                           r->o->kill_max_ms);
 }
 
+/* The G5 window of a failover, measured once the replica is promoted:
+ * sends the fake Graph accepted for events of the lost primary's
+ * partitions whose done key the promoted one does not have (written to
+ * the old primary but not replicated, or not written while no primary
+ * answered). A worker that then loses the partition's lease (cut off for
+ * longer than its lease) may see its send made again by the new owner:
+ * G5's window of a worker dying between a send and recording it. */
+static void failover_window(struct run *r) {
+    long long n = 0;
+
+    r->failover_measured = 1;
+    poll_log(r);
+    if (chaos_book_window(r->book, r->dist.kv, PREFIX, r->dist.failed,
+                          atomic_load(&r->ps.watch_ms) -
+                              WINDOW_HORIZON_MS, &n) != HL_OK) {
+        chaos_violation(r->rep, "failover: done keys unreadable");
+        return;
+    }
+    r->rep->failover_window = n;
+    r->rep->window += n;
+    say(r, "failover: G5 window %lld (accepted, no done key on the "
+        "promoted primary)", n);
+}
+
 /* While dist.c waits on a failover: the request log, worker restarts
  * and crash checks go on (no worker kill: that waits for the quiet). */
 static void pump_cb(void *arg) {
@@ -506,6 +532,8 @@ static void pump_cb(void *arg) {
     if (ht_mono_ms() - r->last_poll >= POLL_LOG_MS)
         poll_log(r);
     restart_due(r, 0);
+    if (r->rep->promoted && !r->failover_measured)
+        failover_window(r);
 }
 
 /* SIGKILL Redis and start it again on its append-only file (SINGLE), or
