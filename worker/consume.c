@@ -43,6 +43,11 @@ static int pop_blocked(const struct hl_worker *w,
            (w->items >= WORKER_MAX_ITEMS && w->fetching == 0);
 }
 
+int worker_consume_read_since(const struct hl_worker *w,
+                              const struct worker_part *p, long long since) {
+    return p->drained_ms >= since || pop_blocked(w, p);
+}
+
 static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
     return p->state == WP_OWNED && !w->draining && !p->pop_pending &&
            !p->recovering && !p->recover_again &&
@@ -125,6 +130,13 @@ static void pop_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
         add_items(w, p, reply, 0);
     else
         handback_all(w, p, reply);
+    /* a short pop: what was enqueued before it was sent is in memory, so
+     * heads waiting for that (lane.c) may run */
+    if ((long)reply->elements < asked && p->pop_sent_ms > p->drained_ms) {
+        p->drained_ms = p->pop_sent_ms;
+        if (!p->settling)
+            worker_lanes_kick_part(w, p->n);
+    }
     /* a short pop emptied the queue: nothing older is left behind */
     if (p->settling && ((long)reply->elements < asked ||
                         p->state != WP_OWNED))
@@ -174,6 +186,7 @@ static void poll_pop(struct worker_part *p) {
     if (hl_store_script(w->store, HL_SCRIPT_POP, 2, 3, argv, lens,
                         pop_reply_cb, p) == HL_OK) {
         p->pop_pending = 1;
+        p->pop_sent_ms = hl_time_now_ms();
         p->pop_asked = room < WORKER_POP_BATCH ? room : WORKER_POP_BATCH;
         w->fetching += p->pop_asked;
     }

@@ -2,10 +2,12 @@
  *
  * Every popped envelope goes into its conversation's lane, kept in (ts,
  * event id) order. The lane's head runs once its own window has passed
- * (now >= rx + HOOKLINE_REORDER_MS) and nothing else of the lane is
- * running. Since the head is the smallest ts present, an event that
- * reaches ingest within the window of another is always seen before that
- * other runs, so events within the window run in timestamp order. Lanes
+ * (now >= rx + HOOKLINE_REORDER_MS), a pop sent after that found its
+ * partition's queue empty (so nothing that reached ingest within the
+ * window is still queued, however slow the pops were), and nothing else
+ * of the lane is running. Since the head is the smallest ts present, an
+ * event that reaches ingest within the window of another is always seen
+ * before that other runs, so events within the window run in timestamp order. Lanes
  * run in parallel; one lane runs one event at a time.
  *
  * Envelopes recovered from a partition's in-flight list obey the same
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #define NBUCKETS 4096
+#define READ_RECHECK_MS 20    /* a head waiting for its queue to be read */
 
 int worker_lanes_init(struct hl_worker *w) {
     w->nbuckets = NBUCKETS;
@@ -128,6 +131,17 @@ static void lane_kick(struct worker_lane *l) {
     now = hl_time_now_ms();
     if (w->cfg->reorder_ms > 0 && now < due) {
         struct timeval tv = { (due - now) / 1000, ((due - now) % 1000) * 1000 };
+        evtimer_add(l->timer, &tv);
+        return;
+    }
+    /* the window has passed, but an older event that reached ingest
+     * within it may still sit in the queue if pops were slow (a slow or
+     * failing Redis node): wait until a pop sent after the window found
+     * the queue empty. That pop's reply kicks the partition's lanes; the
+     * timer is the fallback for any other way the wait can end */
+    if (w->cfg->reorder_ms > 0 &&
+        !worker_consume_read_since(w, &w->parts[l->part], due)) {
+        struct timeval tv = { 0, READ_RECHECK_MS * 1000 };
         evtimer_add(l->timer, &tv);
         return;
     }

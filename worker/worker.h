@@ -48,6 +48,10 @@ struct worker_part {
     long long renewed_ms;            /* monotonic time of the last renew */
     int pop_pending;                 /* a pop call is pending */
     long pop_asked;                  /* how many that pop asked for */
+    long long pop_sent_ms;           /* wall ms that pop was sent */
+    long long drained_ms;            /* wall ms a pop that found the queue
+                                      * empty was sent: everything enqueued
+                                      * before it is in memory */
     int recovering;                  /* LRANGE of inflight pending */
     long long poll_delay_ms;         /* adaptive idle poll interval */
     struct event *poll_timer;        /* owned */
@@ -208,6 +212,14 @@ void worker_consume_start(struct hl_worker *w, struct worker_part *p);
  * its reply lost, so every owned partition reads inflight again. */
 void worker_consume_reconnected(struct hl_worker *w);
 void worker_consume_kick(struct hl_worker *w);
+
+/* 1 when every envelope enqueued to partition `p` before wall ms `since`
+ * has been popped into memory (a pop sent at or after `since` found the
+ * queue empty), or when no pop can come now (the partition is not ours
+ * to pop, the worker drains, or memory is full): the lanes may run what
+ * they hold. */
+int worker_consume_read_since(const struct hl_worker *w,
+                              const struct worker_part *p, long long since);
 int worker_ack(struct worker_item *it);
 int worker_handback(struct worker_item *it);
 

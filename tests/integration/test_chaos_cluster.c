@@ -69,6 +69,7 @@ static void opts(struct chaos_opts *o) {
     o->drain_s = 60;
     o->failover_wait_ms = 30000;
     o->redis_at_ms = 9000;
+    o->lease_ms = 5000;           /* hookline's default */
     o->seed = seed();
     o->verbose = 1;
     if (ht_valgrind()) {
@@ -156,8 +157,8 @@ static void verdicts(const struct chaos_opts *o,
                    "an event first sent across the failover");
     HT_ASSERT_LE_INT(r->repeats - r->repeats_failover, r->window);
     ht_note("repeats %lld: %lld across the failover, %lld sends in the "
-            "windows (%lld at the failover); backward steps by a repeat "
-            "across the failover %lld", r->repeats, r->repeats_failover,
+            "windows (%lld at the failover); backward steps across the "
+            "failover %lld", r->repeats, r->repeats_failover,
             r->window, r->failover_window, r->order_failover);
     HT_ASSERT_EQ_INT(r->unexplained, 0);
     HT_CHECK_END();
