@@ -45,7 +45,8 @@ static int pop_blocked(const struct hl_worker *w,
 
 int worker_consume_read_since(const struct hl_worker *w,
                               const struct worker_part *p, long long since) {
-    return p->drained_ms >= since || pop_blocked(w, p);
+    return p->drained_ms >= since || p->read_rx_ms >= since ||
+           pop_blocked(w, p);
 }
 
 static int can_pop(const struct hl_worker *w, const struct worker_part *p) {
@@ -130,13 +131,10 @@ static void pop_reply_cb(struct hl_store *r, redisReply *reply, void *arg) {
         add_items(w, p, reply, 0);
     else
         handback_all(w, p, reply);
-    /* a short pop: what was enqueued before it was sent is in memory, so
-     * heads waiting for that (lane.c) may run */
-    if ((long)reply->elements < asked && p->pop_sent_ms > p->drained_ms) {
+    /* a short pop: what was enqueued before it was sent is in memory
+     * (heads waiting for that, lane.c, see it at their next check) */
+    if ((long)reply->elements < asked && p->pop_sent_ms > p->drained_ms)
         p->drained_ms = p->pop_sent_ms;
-        if (!p->settling)
-            worker_lanes_kick_part(w, p->n);
-    }
     /* a short pop emptied the queue: nothing older is left behind */
     if (p->settling && ((long)reply->elements < asked ||
                         p->state != WP_OWNED))

@@ -2,10 +2,11 @@
  *
  * Every popped envelope goes into its conversation's lane, kept in (ts,
  * event id) order. The lane's head runs once its own window has passed
- * (now >= rx + HOOKLINE_REORDER_MS), a pop sent after that found its
- * partition's queue empty (so nothing that reached ingest within the
- * window is still queued, however slow the pops were), and nothing else
- * of the lane is running. Since the head is the smallest ts present, an
+ * (now >= rx + HOOKLINE_REORDER_MS), its partition's queue has been read
+ * past that moment (a pop sent after it found the queue empty, or popped
+ * an envelope ingest received later: so nothing that reached ingest
+ * within the window is still queued, however slow the pops were), and
+ * nothing else of the lane is running. Since the head is the smallest ts present, an
  * event that reaches ingest within the window of another is always seen
  * before that other runs, so events within the window run in timestamp order. Lanes
  * run in parallel; one lane runs one event at a time.
@@ -137,8 +138,8 @@ static void lane_kick(struct worker_lane *l) {
     /* the window has passed, but an older event that reached ingest
      * within it may still sit in the queue if pops were slow (a slow or
      * failing Redis node): wait until a pop sent after the window found
-     * the queue empty. That pop's reply kicks the partition's lanes; the
-     * timer is the fallback for any other way the wait can end */
+     * the queue empty or popped a later envelope (checked again every
+     * READ_RECHECK_MS: a kick per pop reply would walk every lane) */
     if (w->cfg->reorder_ms > 0 &&
         !worker_consume_read_since(w, &w->parts[l->part], due)) {
         struct timeval tv = { 0, READ_RECHECK_MS * 1000 };
@@ -215,6 +216,9 @@ int worker_lane_add(struct hl_worker *w, char *raw, size_t len, long part,
     it->qid = strdup(it->env.id);
     it->qts = it->env.ts;
     it->qrx = it->env.rx;
+    if (!redelivered &&
+        it->env.rx - WORKER_RX_SLACK_MS > w->parts[part].read_rx_ms)
+        w->parts[part].read_rx_ms = it->env.rx - WORKER_RX_SLACK_MS;
     l = it->qid ? lane_get(w, it->env.page, it->env.user, part) : NULL;
     /* the parsed tree is ~10x the bytes: a waiting item keeps only the
      * bytes; it is parsed again when it starts */

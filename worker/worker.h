@@ -27,6 +27,8 @@
 
 #define WORKER_ID_MAX 96
 #define WORKER_POP_BATCH 64          /* envelopes per pop call */
+#define WORKER_RX_SLACK_MS 50        /* ingest's receipt to its LPUSH, at
+                                      * most (for read_rx_ms) */
 #define WORKER_MAX_ITEMS 4000        /* envelopes held in memory at once:
                                       * with the reorder window this bounds
                                       * throughput at MAX / window */
@@ -52,6 +54,9 @@ struct worker_part {
     long long drained_ms;            /* wall ms a pop that found the queue
                                       * empty was sent: everything enqueued
                                       * before it is in memory */
+    long long read_rx_ms;            /* newest ingest rx popped, minus
+                                      * WORKER_RX_SLACK_MS: the FIFO queue
+                                      * has been read past it */
     int recovering;                  /* LRANGE of inflight pending */
     long long poll_delay_ms;         /* adaptive idle poll interval */
     struct event *poll_timer;        /* owned */
@@ -215,9 +220,10 @@ void worker_consume_kick(struct hl_worker *w);
 
 /* 1 when every envelope enqueued to partition `p` before wall ms `since`
  * has been popped into memory (a pop sent at or after `since` found the
- * queue empty), or when no pop can come now (the partition is not ours
- * to pop, the worker drains, or memory is full): the lanes may run what
- * they hold. */
+ * queue empty, or one returned an envelope ingest received after since +
+ * WORKER_RX_SLACK_MS: the queue is FIFO), or when no pop can come now
+ * (the partition is not ours to pop, the worker drains, or memory is
+ * full): the lanes may run what they hold. */
 int worker_consume_read_since(const struct hl_worker *w,
                               const struct worker_part *p, long long since);
 int worker_ack(struct worker_item *it);
