@@ -6,10 +6,11 @@
  * past that moment (a pop sent after it found the queue empty, or popped
  * an envelope ingest received later: so nothing that reached ingest
  * within the window is still queued, however slow the pops were), and
- * nothing else of the lane is running. Since the head is the smallest ts present, an
- * event that reaches ingest within the window of another is always seen
- * before that other runs, so events within the window run in timestamp order. Lanes
- * run in parallel; one lane runs one event at a time.
+ * nothing else of the lane is running. Since the head is the smallest ts
+ * present, an event that reaches ingest within the window of another is
+ * always seen before that other runs, so events within the window run in
+ * timestamp order. Lanes run in parallel; one lane runs one event at a
+ * time.
  *
  * Envelopes recovered from a partition's in-flight list obey the same
  * window, and no head of a partition starts while it is settling (its
