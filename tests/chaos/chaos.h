@@ -207,4 +207,11 @@ void chaos_report_print(const struct chaos_report *rep, FILE *out);
 void chaos_violation(struct chaos_report *rep, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The integration tests' seed: CHAOS_SEED when it is a whole decimal
+ * number, else the wall clock's low 32 bits. */
+unsigned long long chaos_seed_from_env(void);
+
+/* How many lines of rep->notes start with `prefix` (e.g. "G5:"). */
+int chaos_notes_count(const struct chaos_report *rep, const char *prefix);
+
 #endif

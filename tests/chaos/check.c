@@ -36,6 +36,7 @@
  * - the fake Graph saw only replies to our events, to the right user, and
  *   the dead letters hold only our events. */
 #include "chaos_int.h"
+#include "hl_test.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,32 @@ void chaos_violation(struct chaos_report *rep, const char *fmt, ...) {
     used = strlen(rep->notes);
     rep->notes[used] = '\n';
     rep->notes[used + 1] = '\0';
+}
+
+int chaos_notes_count(const struct chaos_report *rep, const char *prefix) {
+    const char *p = rep->notes;
+    size_t len = strlen(prefix);
+    int n = 0;
+
+    while (p != NULL && *p != '\0') {
+        n += strncmp(p, prefix, len) == 0;
+        p = strchr(p, '\n');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    return n;
+}
+
+unsigned long long chaos_seed_from_env(void) {
+    const char *s = getenv("CHAOS_SEED");
+    char *end = NULL;
+    unsigned long long v;
+
+    if (s != NULL && *s != '\0') {
+        v = strtoull(s, &end, 10);
+        if (end != NULL && *end == '\0')
+            return v;
+    }
+    return (unsigned long long)ht_wall_ms() & 0xffffffffULL;
 }
 
 static int cmp_ll(const void *a, const void *b) {

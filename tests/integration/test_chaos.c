@@ -157,19 +157,6 @@ cleanup:
     HT_CHECK_END();
 }
 
-static unsigned long long seed(void) {
-    const char *s = getenv("CHAOS_SEED");
-    char *end = NULL;
-    unsigned long long v;
-
-    if (s != NULL && *s != '\0') {
-        v = strtoull(s, &end, 10);
-        if (end != NULL && *end == '\0')
-            return v;
-    }
-    return (unsigned long long)ht_wall_ms() & 0xffffffffULL;
-}
-
 static void short_opts(struct chaos_opts *o) {
     chaos_opts_default(o);
     o->seconds = 35;
@@ -180,7 +167,7 @@ static void short_opts(struct chaos_opts *o) {
     o->restart_min_ms = 500;
     o->restart_max_ms = 2000;
     o->drain_s = 90;
-    o->seed = seed();
+    o->seed = chaos_seed_from_env();
     o->verbose = 1;
     if (ht_valgrind()) {
         /* every program under memcheck runs 10-50x slower: a trickle */
