@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define KV_TIMEOUT_MS 2000        /* connect and per command */
 #define POLL_MS 100               /* failover polls */
@@ -392,26 +391,6 @@ int chaos_dist_fail(struct chaos_dist *d, const struct chaos_opts *o,
 
 /* ---- reshard ------------------------------------------------------------- */
 
-/* Finds `prog` in $PATH (ht_proc_start wants a path it can check). */
-static int which(const char *prog, char *out, size_t outsz,
-                 char err[HL_ERR_LEN]) {
-    const char *p = getenv("PATH");
-    const char *colon;
-    int n;
-
-    while (p != NULL && *p != '\0') {
-        colon = strchr(p, ':');
-        n = snprintf(out, outsz, "%.*s/%s",
-                     (int)(colon ? (size_t)(colon - p) : strlen(p)), p,
-                     prog);
-        if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
-            return HL_OK;
-        p = colon ? colon + 1 : NULL;
-    }
-    snprintf(err, HL_ERR_LEN, "%s not found in PATH", prog);
-    return HL_ENOTFOUND;
-}
-
 /* Records every slot's primary port in d->owner. */
 static int snapshot(struct chaos_dist *d) {
     unsigned s;
@@ -477,7 +456,7 @@ int chaos_dist_reshard_start(struct chaos_dist *d,
             dst = n;
     }
     if (src == NULL || dst == NULL || src->id[0] == '\0' ||
-        which("redis-cli", cli, sizeof(cli), err) != HL_OK) {
+        ht_proc_which("redis-cli", cli, sizeof(cli), err) != HL_OK) {
         snprintf(err, HL_ERR_LEN, "reshard: no source/target id or no "
                  "redis-cli");
         return HL_ESTATE;
