@@ -192,6 +192,12 @@ struct chaos_report {
  * redis-server (CHAOS_SINGLE), no reshard, 30 s failover bounds. */
 void chaos_opts_default(struct chaos_opts *o);
 
+/* The tests' settings under valgrind, where every program runs 10-50x
+ * slower: a trickle of 5 ev/s for 40 s over 20 conversations, kills every
+ * 10-14 s and restarts 2-3 s later, 5 s send timeout and lease, sends
+ * delayed 7 s, drain at most 240 s. */
+void chaos_opts_trickle(struct chaos_opts *o);
+
 /* Runs the whole scenario described in the file comment with `o`
  * (borrowed) and fills `rep`. Returns HL_OK when the run completed (then
  * rep->violations says whether hookline kept its guarantees), or an error

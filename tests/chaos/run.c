@@ -105,6 +105,20 @@ void chaos_opts_default(struct chaos_opts *o) {
     o->failover_wait_ms = 30000;
 }
 
+void chaos_opts_trickle(struct chaos_opts *o) {
+    o->rate = 5;
+    o->seconds = 40;
+    o->convs = 20;
+    o->kill_min_ms = 10000;
+    o->kill_max_ms = 14000;
+    o->restart_min_ms = 2000;
+    o->restart_max_ms = 3000;
+    o->send_timeout_ms = 5000;
+    o->delay_ms = 7000;
+    o->lease_ms = 5000;
+    o->drain_s = 240;
+}
+
 /* ---- small helpers -------------------------------------------------------- */
 
 static void say(struct run *r, const char *fmt, ...)

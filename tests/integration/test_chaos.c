@@ -169,20 +169,8 @@ static void short_opts(struct chaos_opts *o) {
     o->drain_s = 90;
     o->seed = chaos_seed_from_env();
     o->verbose = 1;
-    if (ht_valgrind()) {
-        /* every program under memcheck runs 10-50x slower: a trickle */
-        o->rate = 5;
-        o->seconds = 40;
-        o->convs = 20;
-        o->kill_min_ms = 10000;
-        o->kill_max_ms = 14000;
-        o->restart_min_ms = 2000;
-        o->restart_max_ms = 3000;
-        o->send_timeout_ms = 5000;
-        o->delay_ms = 7000;
-        o->lease_ms = 5000;
-        o->drain_s = 240;
-    }
+    if (ht_valgrind())
+        chaos_opts_trickle(o);
 }
 
 int main(void) {

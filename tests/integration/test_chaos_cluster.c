@@ -58,19 +58,8 @@ static void opts(struct chaos_opts *o) {
     o->lease_ms = 5000;           /* hookline's default */
     o->seed = chaos_seed_from_env();
     o->verbose = 1;
-    if (ht_valgrind()) {
-        o->rate = 5;
-        o->seconds = 40;
-        o->convs = 20;
-        o->kill_min_ms = 10000;
-        o->kill_max_ms = 14000;
-        o->restart_min_ms = 2000;
-        o->restart_max_ms = 3000;
-        o->send_timeout_ms = 5000;
-        o->delay_ms = 7000;
-        o->lease_ms = 5000;
-        o->drain_s = 240;
-    }
+    if (ht_valgrind())
+        chaos_opts_trickle(o);
 }
 
 static void figures(const struct chaos_report *r) {
