@@ -125,24 +125,36 @@ static int utf8_byte(struct scan *sc, unsigned char c) {
     return 1;
 }
 
-static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len) {
+/* Feeds len bytes to the scan. Returns HL_OK, or HL_EINVAL with *at set
+ * to the offset of the byte at fault within p and *why to a static
+ * description of the fault. */
+static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len,
+                      size_t *at, const char **why) {
     size_t i;
     int rc;
 
     for (i = 0; i < len; i++) {
         unsigned char c = p[i];
-        if (!utf8_byte(sc, c))
+        *at = i;
+        if (!utf8_byte(sc, c)) {
+            *why = "not UTF-8";
             return HL_EINVAL;
+        }
         if (sc->num != N_NONE) {
             rc = num_byte(sc, c);
-            if (rc < 0)
+            if (rc < 0) {
+                *why = "a number outside JSON's grammar (a leading zero, "
+                       "or cut short)";
                 return rc;
+            }
             if (rc == 1)
                 continue;
         }
         if (sc->in_string) {
-            if (c < 0x20)
-                return HL_EINVAL;       /* raw control character */
+            if (c < 0x20) {
+                *why = "a raw control character in a string";
+                return HL_EINVAL;
+            }
             if (sc->escape)
                 sc->escape = 0;
             else if (c == '\\')
@@ -154,8 +166,10 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len) {
         if (c == '"') {
             sc->in_string = 1;
         } else if (c == '[' || c == '{') {
-            if (++sc->depth > sc->max_depth)
+            if (++sc->depth > sc->max_depth) {
+                *why = "nested too deep";
                 return HL_EINVAL;
+            }
         } else if (c == ']' || c == '}') {
             sc->depth--;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
@@ -163,10 +177,36 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len) {
         } else if (strchr(" \t\r\n,:truefalsn", c) == NULL || c == '\0') {
             /* outside strings and numbers JSON has only these: no
              * quotes ('), no NaN/Infinity, no identifiers */
+            *why = "a character JSON does not allow outside a string";
             return HL_EINVAL;
         }
     }
     return HL_OK;
+}
+
+/* HL_OK when the scan may end here; else HL_EINVAL and *why. */
+static int scan_end(const struct scan *sc, const char **why) {
+    if (sc->need != 0) {
+        *why = "not UTF-8 (a character cut short at the end)";
+        return HL_EINVAL;
+    }
+    if (sc->num != N_NONE && !num_complete(sc->num)) {
+        *why = "a number cut short at the end";
+        return HL_EINVAL;
+    }
+    return HL_OK;
+}
+
+int hl_json_scan(const char *p, size_t len, int depth, size_t *at,
+                 const char **why) {
+    struct scan sc;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.max_depth = depth;
+    if (scan_bytes(&sc, (const unsigned char *)p, len, at, why) != HL_OK)
+        return HL_EINVAL;
+    *at = len;
+    return scan_end(&sc, why);
 }
 
 int hl_json_utf8_valid(const void *p, size_t len) {
@@ -187,17 +227,19 @@ int hl_json_parse_chunks(const struct hl_chunk *chunks, size_t n, int depth,
     json_object *obj = NULL;
     enum json_tokener_error jerr = json_tokener_continue;
     struct scan sc;
+    const char *why;
     int rc = HL_EINVAL;
-    size_t i;
+    size_t i, at;
 
     *out = NULL;
     memset(&sc, 0, sizeof(sc));
     sc.max_depth = depth;
     for (i = 0; i < n; i++) {
-        if (scan_bytes(&sc, chunks[i].p, chunks[i].len) != HL_OK)
+        if (scan_bytes(&sc, (const unsigned char *)chunks[i].p,
+                       chunks[i].len, &at, &why) != HL_OK)
             return HL_EINVAL;
     }
-    if (sc.need != 0 || (sc.num != N_NONE && !num_complete(sc.num)))
+    if (scan_end(&sc, &why) != HL_OK)
         return HL_EINVAL;
     /* json-c counts the top-level value as one level of its stack; the
      * scan above already enforced `depth`, this is only a backstop */

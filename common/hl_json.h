@@ -18,6 +18,16 @@ int hl_json_parse(const char *p, size_t len, int depth, json_object **out);
 int hl_json_parse_chunks(const struct hl_chunk *chunks, size_t n, int depth,
                          json_object **out);
 
+/* The checks hl_json_parse() makes beyond json-c's strict mode, alone:
+ * strict UTF-8, nesting at most `depth`, the number grammar (json-c takes
+ * "00" and "00.5" and writes the latter back out as it came), no raw
+ * control characters in strings, no NaN, Infinity or single quotes.
+ * Passing does not mean the bytes are JSON; json-c decides the rest.
+ * Returns HL_OK, or HL_EINVAL with *at the offset of the byte at fault
+ * (len when the input ends too soon) and *why a static description. */
+int hl_json_scan(const char *p, size_t len, int depth, size_t *at,
+                 const char **why);
+
 /* Adds `v` under `k` to object `o`. Takes ownership of `v` always (it is
  * released on failure). Returns HL_OK, or HL_ENOMEM (also when v is NULL,
  * i.e. its constructor failed). */

@@ -448,11 +448,19 @@ int worker_rules_parse(const char *text, size_t len, const char *what,
     struct worker_rules *rules = NULL;
     json_object *root = NULL;
     json_object *list;
-    size_t i, n;
+    const char *why;
+    size_t i, n, at;
     int rc = HL_EINVAL;
 
     *out = NULL;
-    tok = json_tokener_new_ex(HL_JSON_DEPTH);
+    /* json-c alone lets "00.5" through and writes it back out as it
+     * came, which would put a body Graph refuses on the wire */
+    if (hl_json_scan(text, len, HL_JSON_DEPTH, &at, &why) != HL_OK) {
+        snprintf(err, HL_ERR_LEN, "%s: line %d: %s", what,
+                 line_of(text, len, at), why);
+        return HL_EINVAL;
+    }
+    tok = json_tokener_new_ex(HL_JSON_DEPTH + 2);
     if (tok == NULL)
         return HL_ENOMEM;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -485,9 +493,9 @@ int worker_rules_parse(const char *text, size_t len, const char *what,
         rc = load_rule(&rules->rules[i], json_object_array_get_idx(list, i),
                        i, err);
         if (rc != HL_OK) {
-            char why[HL_ERR_LEN];
-            memcpy(why, err, HL_ERR_LEN);
-            snprintf(err, HL_ERR_LEN, "%.80s: %.170s", what, why);
+            char inner[HL_ERR_LEN];
+            memcpy(inner, err, HL_ERR_LEN);
+            snprintf(err, HL_ERR_LEN, "%.80s: %.170s", what, inner);
             goto cleanup;
         }
     }

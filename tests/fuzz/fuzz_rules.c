@@ -15,10 +15,11 @@
  *   kind matches only that kind;
  * - first match wins: the matched rule matches on its own and no rule
  *   before it does; with no match, no rule matches on its own;
+ * - a file that loads is strict UTF-8 and passes hl_json_scan();
  * - every reply, sender action and handover body builds, with and
- *   without a message tag, and names its endpoint; when the rules file is
- *   UTF-8 the body is JSON that hl_json_parse() accepts (strict UTF-8,
- *   what Graph needs) and a text is at most 2000 bytes.
+ *   without a message tag, and names its endpoint; the body is JSON that
+ *   hl_json_parse() accepts (strict UTF-8 and number grammar, what Graph
+ *   needs) and a text is at most 2000 bytes.
  * Not covered: reading the file from disk (test_rules.c). */
 #include "fuzz.h"
 #include "hl.h"
@@ -118,8 +119,7 @@ static const struct worker_rule *match_one(const struct worker_rule *r,
 }
 
 static void check_body(const struct worker_action *a,
-                       const struct hl_envelope *env, const char *tag,
-                       int utf8) {
+                       const struct hl_envelope *env, const char *tag) {
     json_object *b = NULL, *m = NULL, *t = NULL;
     char *out = NULL;
     size_t len = 0;
@@ -127,20 +127,18 @@ static void check_body(const struct worker_action *a,
 
     FZ_ASSERT(rc == HL_OK, "body of action type %d: rc %d", a->type, rc);
     FZ_ASSERT(strlen(out) == len, "length");
-    if (utf8) {
-        rc = hl_json_parse(out, len, HL_JSON_DEPTH * 2, &b);
-        FZ_ASSERT(rc == HL_OK, "body is not strict JSON: %s", out);
-        if (json_object_object_get_ex(b, "message", &m) &&
-            json_object_object_get_ex(m, "text", &t))
-            FZ_ASSERT(json_object_get_string_len(t) <= TEXT_MAX_BYTES,
-                      "text of %d bytes", json_object_get_string_len(t));
-        json_object_put(b);
-    }
+    rc = hl_json_parse(out, len, HL_JSON_DEPTH * 2, &b);
+    FZ_ASSERT(rc == HL_OK, "body is not strict JSON: %s", out);
+    if (json_object_object_get_ex(b, "message", &m) &&
+        json_object_object_get_ex(m, "text", &t))
+        FZ_ASSERT(json_object_get_string_len(t) <= TEXT_MAX_BYTES,
+                  "text of %d bytes", json_object_get_string_len(t));
+    json_object_put(b);
     free(out);
 }
 
 static void check_match(const struct worker_rules *rules,
-                        const struct hl_envelope *env, int utf8) {
+                        const struct hl_envelope *env) {
     const struct worker_rule *m = worker_rules_match(rules, env);
     size_t i, idx = m ? (size_t)(m - rules->rules) : rules->n;
     int silent = worker_rules_silent(env);
@@ -166,8 +164,8 @@ static void check_match(const struct worker_rules *rules,
                   strcmp(ep, "pass_thread_control") == 0, "endpoint");
         if (a->type == WA_FORWARD)
             continue;
-        check_body(a, env, NULL, utf8);
-        check_body(a, env, "CONFIRMED_EVENT_UPDATE", utf8);
+        check_body(a, env, NULL);
+        check_body(a, env, "CONFIRMED_EVENT_UPDATE");
     }
 }
 
@@ -175,8 +173,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* not NULL, so "left NULL on failure" is the parser's doing */
     struct worker_rules *rules = (struct worker_rules *)1;
     char err[HL_ERR_LEN];
-    size_t i;
-    int rc, utf8;
+    const char *why;
+    size_t i, at;
+    int rc;
 
     envs_init();
     memset(err, 'x', sizeof(err));
@@ -188,12 +187,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FZ_ASSERT(strncmp(err, "fuzz: ", 6) == 0, "err: %s", err);
         return 0;
     }
-    utf8 = hl_json_utf8_valid(data, size);
+    FZ_ASSERT(hl_json_utf8_valid(data, size), "a non-UTF-8 file loaded");
+    FZ_ASSERT(hl_json_scan((const char *)data, size, HL_JSON_DEPTH, &at,
+                           &why) == HL_OK, "loaded past the scan");
     for (i = 0; i < rules->n; i++)
         FZ_ASSERT(rules->rules[i].n_actions >= 1 &&
                   rules->rules[i].n_actions <= RULE_ACTIONS_MAX, "actions");
     for (i = 0; i < n_envs; i++)
-        check_match(rules, &envs[i], utf8);
+        check_match(rules, &envs[i]);
     worker_rules_free(rules);
     return 0;
 }

@@ -522,6 +522,52 @@ done:
     HT_CHECK_END();
 }
 
+/* hl_json_scan() alone: what it refuses, the offset of the byte at
+ * fault and a reason an operator can act on (the rules loader prints
+ * both); json-c's own leniency ("00", "00.5") is what it is there for. */
+static void check_scan(void) {
+    static const struct {
+        const char *s;
+        size_t at;
+        const char *why;          /* NULL: passes */
+    } cases[] = {
+        { "{\"a\":[1,0.5,-0,1e-3,\"x\\ty\"]}", 0, NULL },
+        { "[00.5]", 2, "leading zero" },
+        { "[-01]", 3, "leading zero" },
+        { "[1.]", 3, "number" },
+        { "[1", 0, NULL },      /* json-c refuses it, not the scan */
+        { "1.", 2, "number cut short" },
+        { "[NaN]", 1, "outside a string" },
+        { "['x']", 1, "outside a string" },
+        { "[\"a\tb\"]", 3, "control character" },
+        { "[\"caf\xff\"]", 5, "UTF-8" },
+        { "[\"\xc3", 3, "UTF-8" },
+        { "[[[1]]]", 2, "too deep" },
+    };
+    size_t i;
+
+    HT_CHECK_BEGIN("hl_json_scan: refuses what json-c lets through, with "
+                   "the offset of the byte at fault and why");
+    for (i = 0; i < HL_ARRAY_LEN(cases); i++) {
+        size_t at = 999;
+        const char *why = NULL;
+        int rc = hl_json_scan(cases[i].s, strlen(cases[i].s), 2, &at, &why);
+        int ok;
+
+        if (cases[i].why == NULL) {
+            ok = HT_ASSERT_EQ_INT(rc, HL_OK);
+        } else {
+            ok = HT_ASSERT_EQ_INT(rc, HL_EINVAL);
+            ok &= HT_ASSERT_EQ_INT((long long)at, (long long)cases[i].at);
+            ok &= HT_ASSERT_TRUE(why != NULL) &&
+                  HT_ASSERT_CONTAINS(why, cases[i].why);
+        }
+        if (!ok)
+            ht_note("case %zu: %s", i, cases[i].s);
+    }
+    HT_CHECK_END();
+}
+
 int main(void) {
     ht_init();
     check_depth();
@@ -537,5 +583,6 @@ int main(void) {
     check_small_chunks();
     check_numbers_across_chunks();
     check_fixture_chunks();
+    check_scan();
     return ht_summary();
 }

@@ -664,7 +664,18 @@ static void check_errors(void) {
         { "{\"rules\":[{\"match\":{},\"actions\":[{\"type\":\"forward\","
           "\"url\":\"ftp://x/y\"}]}]}", "rule 0 action 0", "url" },
         { "{\"rules\":[{\"match\":{},\"actions\":[{\"type\":\"forward\"}]}]}",
-          "rule 0 action 0", "url" },
+          "rule 0 action 0", "url" },        /* fuzz_rules found the first: json-c takes "00" and "00.5", and
+         * wrote the latter back into a Send API body that is not JSON */
+        { "{\"rules\":[{\"match\":{},\"actions\":[{\"type\":\"reply\","
+          "\"attachment\":{\"type\":\"template\",\"payload\":\n"
+          "{\"buttons\":[00.5]}}}]}]}", "line 2", "leading zero" },
+        { "{\"rules\":[],\"n\":00}", "line 1", "leading zero" },
+        { "{\"rules\":[],\"n\":\n\n1.}", "line 3", "number" },
+        { "{\"rules\":[],\"n\":NaN}", "line 1", "outside a string" },
+        { "{\"rules\":[],\n\"n\":'x'}", "line 2", "outside a string" },
+        { "{\"rules\":[],\"n\":\"caf\xe9\"}", "line 1", "UTF-8" },
+        { "{\"rules\":[],\"n\":\"a\tb\"}", "line 1", "control" },
+        { "{\"rules\":[],\"n\":\"\xc3", "line 1", "UTF-8" },
     };
     size_t i;
 
