@@ -73,19 +73,6 @@ int chaos_notes_count(const struct chaos_report *rep, const char *prefix) {
     return n;
 }
 
-unsigned long long chaos_seed_from_env(void) {
-    const char *s = getenv("CHAOS_SEED");
-    char *end = NULL;
-    unsigned long long v;
-
-    if (s != NULL && *s != '\0') {
-        v = strtoull(s, &end, 10);
-        if (end != NULL && *end == '\0')
-            return v;
-    }
-    return (unsigned long long)ht_wall_ms() & 0xffffffffULL;
-}
-
 static int cmp_ll(const void *a, const void *b) {
     long long x = *(const long long *)a, y = *(const long long *)b;
 

@@ -80,45 +80,6 @@ struct run {
     struct chaos_dist dist;       /* the Redis and the client reading it */
 };
 
-void chaos_opts_default(struct chaos_opts *o) {
-    memset(o, 0, sizeof(*o));
-    o->seconds = 180;
-    o->rate = 200;
-    o->convs = 200;
-    o->workers = 3;
-    o->kill_min_ms = 8000;
-    o->kill_max_ms = 20000;
-    o->restart_min_ms = 500;
-    o->restart_max_ms = 3000;
-    o->redis_restart = 1;
-    o->fail_pct = 10;
-    o->delay_pct = 5;
-    o->delay_ms = 1500;
-    o->send_timeout_ms = 1000;
-    o->reorder_ms = 200;
-    o->lease_ms = 1500;
-    o->max_attempts = 8;
-    o->swap_pct = 5;
-    o->drain_s = 120;
-    o->seed = 1;
-    o->backend = CHAOS_SINGLE;
-    o->failover_wait_ms = 30000;
-}
-
-void chaos_opts_trickle(struct chaos_opts *o) {
-    o->rate = 5;
-    o->seconds = 40;
-    o->convs = 20;
-    o->kill_min_ms = 10000;
-    o->kill_max_ms = 14000;
-    o->restart_min_ms = 2000;
-    o->restart_max_ms = 3000;
-    o->send_timeout_ms = 5000;
-    o->delay_ms = 7000;
-    o->lease_ms = 5000;
-    o->drain_s = 240;
-}
-
 /* ---- small helpers -------------------------------------------------------- */
 
 static void say(struct run *r, const char *fmt, ...)

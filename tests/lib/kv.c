@@ -4,11 +4,11 @@
  * itself (hl_slot.c does) and never writes for hookline. */
 #include "kv.h"
 #include "hl_test.h"
+#include "redis_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #define KIND_SINGLE 0
 #define KIND_CLUSTER 1
@@ -111,22 +111,6 @@ long long ht_kv_redirects(const struct ht_kv *kv) {
 
 /* ---- connections --------------------------------------------------------- */
 
-static redisContext *dial(const char *host, int port, long timeout_ms) {
-    struct timeval tv;
-    redisContext *c;
-
-    tv.tv_sec = timeout_ms / 1000;
-    tv.tv_usec = (timeout_ms % 1000) * 1000;
-    c = redisConnectWithTimeout(host, port, tv);
-    if (c == NULL)
-        return NULL;
-    if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {
-        redisFree(c);
-        return NULL;
-    }
-    return c;
-}
-
 static void node_close(struct node *n) {
     if (n->c != NULL)
         redisFree(n->c);
@@ -157,7 +141,7 @@ static redisContext *node_conn(struct ht_kv *kv, struct node *n) {
     if (n->c != NULL && n->c->err != 0)
         node_close(n);
     if (n->c == NULL)
-        n->c = dial(n->host, n->port, kv->timeout_ms);
+        n->c = ht_redis_connect_host(n->host, n->port, kv->timeout_ms);
     return n->c;
 }
 
@@ -265,7 +249,7 @@ const struct hl_slot_map *ht_kv_map(struct ht_kv *kv) {
 /* Asks sentinel host:port for the master's address. */
 static int ask_sentinel(struct ht_kv *kv, const char *host, int port,
                         char out[HOST_MAX], int *out_port) {
-    redisContext *c = dial(host, port, kv->timeout_ms);
+    redisContext *c = ht_redis_connect_host(host, port, kv->timeout_ms);
     redisReply *rep = NULL;
     int rc = HL_EIO;
     char num[8];

@@ -408,12 +408,17 @@ redisContext *ht_redis_connect(const struct ht_redis *r, long timeout_ms) {
 }
 
 redisContext *ht_redis_connect_port(int port, long timeout_ms) {
+    return ht_redis_connect_host("127.0.0.1", port, timeout_ms);
+}
+
+redisContext *ht_redis_connect_host(const char *host, int port,
+                                    long timeout_ms) {
     struct timeval tv;
     redisContext *c;
 
     tv.tv_sec = timeout_ms / 1000;
     tv.tv_usec = (timeout_ms % 1000) * 1000;
-    c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    c = redisConnectWithTimeout(host, port, tv);
     if (c == NULL)
         return NULL;
     if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {

@@ -102,6 +102,11 @@ redisContext *ht_redis_connect(const struct ht_redis *r, long timeout_ms);
  * cluster node). Same returns and ownership. */
 redisContext *ht_redis_connect_port(int port, long timeout_ms);
 
+/* The same to `host`:`port` as a cluster's slot map names it (tests only
+ * ever run servers on loopback). */
+redisContext *ht_redis_connect_host(const char *host, int port,
+                                    long timeout_ms);
+
 /* 1 when the server on 127.0.0.1:`port` answers PING with PONG and its
  * INFO server names process `pid` (so a stranger that grabbed the port
  * does not count); 0 otherwise. Waits 100 ms at most per step. */
