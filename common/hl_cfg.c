@@ -2,7 +2,7 @@
  * bounds checks and --help. The only file that calls getenv(). */
 #include "hl.h"
 #include "hl_cfg.h"
-#include "hl_cluster.h"
+#include "hl_cluster_proto.h"
 #include "hl_file.h"
 #include "hl_log.h"
 

@@ -6,7 +6,8 @@
  * From seed nodes ("host:port,host:port") it asks any reachable node for
  * CLUSTER SLOTS, builds an hl_slot_map and sends each command to the
  * primary serving its key's slot. A reply is judged by
- * hl_cluster_judge() and the next step chosen by hl_cluster_next():
+ * hl_cluster_judge() and the next step chosen by hl_cluster_next()
+ * (hl_cluster_proto.h):
  *  - -MOVED slot host:port: the map is refreshed (at most one CLUSTER
  *    SLOTS in flight) and the command resent at once to the named node;
  *  - -ASK slot host:port: ASKING then the command on the named node, once
@@ -40,79 +41,13 @@
 #include <hiredis/hiredis.h>
 #include <event2/event.h>
 #include "hl.h"
+#include "hl_cluster_proto.h"
 #include "hl_lua.h"
 #include "hl_slot.h"
 
-#define HL_CLUSTER_SEEDS_MAX 16
-#define HL_CLUSTER_RETRY_BASE_MS 20     /* backoff before resending */
-#define HL_CLUSTER_RETRY_CAP_MS 200
 #define HL_CLUSTER_REFRESH_MIN_MS 100   /* between two CLUSTER SLOTS */
 
 struct hl_cluster;
-
-/* What a reply means for the router. */
-enum hl_cluster_verdict {
-    HL_CLUSTER_FINAL = 0,   /* hand it to the caller */
-    HL_CLUSTER_MOVED,       /* -MOVED slot host:port */
-    HL_CLUSTER_ASK,         /* -ASK slot host:port */
-    HL_CLUSTER_BUSY,        /* -TRYAGAIN or -CLUSTERDOWN */
-    HL_CLUSTER_LOST         /* NULL: no connection or it failed */
-};
-
-/* A parsed MOVED or ASK redirect. */
-struct hl_cluster_redirect {
-    unsigned slot;                  /* 0..16383 */
-    char host[HL_SLOT_HOST_MAX];
-    int port;                       /* 1..65535 */
-    char addr[HL_SLOT_ADDR_MAX];    /* "host:port" */
-};
-
-/* What the router does next with a request. */
-enum hl_cluster_step {
-    HL_CLUSTER_DELIVER = 0, /* call back with the reply */
-    HL_CLUSTER_RESEND_NOW,  /* to the redirect's node, at once */
-    HL_CLUSTER_RESEND_LATER,/* after *delay_ms, routed by the map */
-    HL_CLUSTER_GIVE_UP      /* call back with NULL (deadline, loop) */
-};
-
-/* Parses the error text `s` (`len` bytes, without the leading '-') of a
- * "MOVED 3999 127.0.0.1:6381" or "ASK ..." reply into *out. The host is
- * everything before the last ':' (an IPv6 address keeps its colons); an
- * empty host means "the node that answered" and is replaced by
- * `fallback_host` (borrowed; may be NULL, then it is HL_EINVAL).
- * Returns HL_OK, or HL_EINVAL for any other shape (slot not a number
- * below 16384, port not 1..65535, missing fields, trailing bytes),
- * HL_ETOOBIG for a host that does not fit. */
-int hl_cluster_parse_redirect(const char *s, size_t len,
-                              const char *fallback_host,
-                              struct hl_cluster_redirect *out);
-
-/* Judges `reply` (borrowed; NULL allowed). For MOVED and ASK it fills
- * *redir (may not be NULL); a MOVED or ASK that does not parse is
- * HL_CLUSTER_FINAL (the caller sees the error as is). */
-enum hl_cluster_verdict hl_cluster_judge(const redisReply *reply,
-                                         const char *fallback_host,
-                                         struct hl_cluster_redirect *redir);
-
-/* Decides the next step for a request judged `v` after `redirects`
- * earlier MOVED/ASK replies and `retries` earlier backoffs, at monotonic
- * `now_ms` with deadline `deadline_ms`. A redirect is followed at once
- * unless there have been HL_CLUSTER_REDIRECTS_MAX of them (a loop: give
- * up); BUSY and LOST wait hl_time_backoff_ms(retries + 1, base, cap,
- * `jitter`) in *delay_ms, cut to the time left, and give up when none is
- * left. Pure. */
-#define HL_CLUSTER_REDIRECTS_MAX 16
-enum hl_cluster_step hl_cluster_next(enum hl_cluster_verdict v,
-                                     int redirects, int retries,
-                                     long long now_ms, long long deadline_ms,
-                                     uint32_t jitter, long long *delay_ms);
-
-/* Parses "host:port[,host:port...]" into `hosts`/`ports` (at most
- * HL_CLUSTER_SEEDS_MAX). HL_OK with *n set, HL_EINVAL (empty, bad port,
- * empty host), HL_ETOOBIG (too many, host too long); `err` says which. */
-int hl_cluster_parse_seeds(const char *seeds,
-                           char hosts[][HL_SLOT_HOST_MAX], int *ports,
-                           int *n, char err[HL_ERR_LEN]);
 
 /* Reply callback: `reply` is the final reply (borrowed; valid only during
  * the call), or NULL when the deadline passed, the redirects looped, or

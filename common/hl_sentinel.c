@@ -27,7 +27,7 @@
  * Deliberately not here: AUTH to sentinels, sentinel discovery (SENTINEL
  * sentinels), and connecting to the primary (hl_store does that). */
 #include "hl_sentinel.h"
-#include "hl_cluster.h"
+#include "hl_cluster_proto.h"
 #include "hl_log.h"
 
 #include <stdio.h>

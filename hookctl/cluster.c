@@ -22,7 +22,7 @@
  * partition share a hash tag). The event-loop router of ingest and the
  * workers is common/hl_cluster.c. */
 #include "ctl.h"
-#include "hl_cluster.h"
+#include "hl_cluster_proto.h"
 #include "hl_time.h"
 
 #include <stdio.h>

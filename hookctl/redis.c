@@ -8,7 +8,7 @@
  * hookctl started; a short-lived CLI does not follow a failover). A
  * cluster is cluster.c's, behind the same calls. */
 #include "ctl.h"
-#include "hl_cluster.h"
+#include "hl_cluster_proto.h"
 #include "hl_sentinel.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_cluster.c - unit tests of common/hl_cluster.c's pure decisions:
+/* test_cluster.c - unit tests of common/hl_cluster_proto.c, the cluster
  * MOVED/ASK redirect parsing (IPv4, IPv6, empty host with and without a
  * fallback, malformed shapes), the judging of replies (redirects,
  * TRYAGAIN/CLUSTERDOWN, lost connection, ordinary errors and values),
@@ -6,7 +6,7 @@
  * give up at the deadline) and the seed list parser. No I/O. */
 #include "../lib/hl_test.h"
 #include "hl.h"
-#include "hl_cluster.h"
+#include "hl_cluster_proto.h"
 
 #include <string.h>
 #include <hiredis/hiredis.h>
