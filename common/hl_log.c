@@ -49,6 +49,10 @@ int hl_log_enabled(int level) {
     return level >= log_level;
 }
 
+int hl_log_repeat(long n) {
+    return n >= 1 && (n <= HL_LOG_REPEAT_FIRST || n % HL_LOG_REPEAT_EVERY == 0);
+}
+
 int hl_log_add_secret(const void *p, size_t len) {
     if (len == 0)
         return HL_OK;

@@ -54,6 +54,14 @@ int hl_log_parse_level(const char *s, int *out);
 
 int hl_log_enabled(int level);
 
+/* 1 when the n-th failure in a row (n >= 1) of something retried for as
+ * long as it lasts is worth a line: the first HL_LOG_REPEAT_FIRST, then
+ * every HL_LOG_REPEAT_EVERY-th (about once a minute at a 1 s retry), so
+ * an hour of outage is about 60 lines per connection, not 3,600. Pure. */
+#define HL_LOG_REPEAT_FIRST 3
+#define HL_LOG_REPEAT_EVERY 60
+int hl_log_repeat(long n);
+
 /* Registers bytes that must never appear in a log line (copied). Returns
  * HL_OK, HL_ENOMEM, or HL_ETOOBIG when the table is full. */
 int hl_log_add_secret(const void *p, size_t len);

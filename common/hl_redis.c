@@ -249,8 +249,10 @@ static void setup_reply_cb(redisAsyncContext *ac, void *reply, void *priv) {
     if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
         /* the server's message never holds our password: AUTH errors
          * are fixed texts like "WRONGPASS invalid username-password" */
-        hl_log(HL_LOG_ERROR, "redis_setup_failed", HL_KV_S("step", what),
-               HL_KV_S("error", rep && rep->str ? rep->str : "no reply"));
+        if (hl_log_repeat(r->attempt + 1))
+            hl_log(HL_LOG_ERROR, "redis_setup_failed", HL_KV_S("step", what),
+                   HL_KV_S("error", rep && rep->str ? rep->str : "no reply"),
+                   HL_KV_I("attempt", r->attempt));
         if (!r->load_failed && r->ac != NULL)
             redisAsyncDisconnect(r->ac);
         r->load_failed = 1;
@@ -316,8 +318,10 @@ static void connect_cb(const redisAsyncContext *ac, int status) {
     if (r == NULL)
         return;
     if (status != REDIS_OK) {
-        hl_log(HL_LOG_WARN, "redis_connect_failed",
-               HL_KV_S("error", ac->errstr), HL_KV_I("attempt", r->attempt));
+        if (hl_log_repeat(r->attempt + 1))
+            hl_log(HL_LOG_WARN, "redis_connect_failed",
+                   HL_KV_S("error", ac->errstr),
+                   HL_KV_I("attempt", r->attempt));
         went_down(r);
         return;
     }
@@ -336,7 +340,7 @@ static void disconnect_cb(const redisAsyncContext *ac, int status) {
 
     if (r == NULL)
         return;
-    if (r->state != RS_STOPPED)
+    if (r->state != RS_STOPPED && hl_log_repeat(r->attempt + 1))
         hl_log(HL_LOG_WARN, "redis_disconnected",
                HL_KV_S("error", status == REDIS_OK ? "closed" : ac->errstr));
     went_down(r);
@@ -355,8 +359,10 @@ static int connect_now(struct hl_redis *r) {
     if (ac == NULL)
         return HL_ENOMEM;
     if (ac->err) {
-        hl_log(HL_LOG_WARN, "redis_connect_failed",
-               HL_KV_S("error", ac->errstr), HL_KV_I("attempt", r->attempt));
+        if (hl_log_repeat(r->attempt + 1))
+            hl_log(HL_LOG_WARN, "redis_connect_failed",
+                   HL_KV_S("error", ac->errstr),
+                   HL_KV_I("attempt", r->attempt));
         redisAsyncFree(ac);
         return HL_EIO;
     }
@@ -396,8 +402,10 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     if (r->state == RS_CONNECTING && r->ac != NULL) {
         /* connect took too long: free it (no callbacks fire for a context
          * that never connected) and try again later */
-        hl_log(HL_LOG_WARN, "redis_connect_timeout",
-               HL_KV_I("timeout_ms", CONNECT_TIMEOUT_MS));
+        if (hl_log_repeat(r->attempt + 1))
+            hl_log(HL_LOG_WARN, "redis_connect_timeout",
+                   HL_KV_I("timeout_ms", CONNECT_TIMEOUT_MS),
+                   HL_KV_I("attempt", r->attempt));
         r->ac->data = NULL;
         redisAsyncFree(r->ac);
         r->ac = NULL;
@@ -408,8 +416,10 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     if (r->state == RS_LOADING && r->ac != NULL) {
         /* connected but the setup never answered: drop the connection;
          * the disconnect callback schedules the next attempt */
-        hl_log(HL_LOG_WARN, "redis_setup_timeout",
-               HL_KV_I("timeout_ms", SETUP_TIMEOUT_MS));
+        if (hl_log_repeat(r->attempt + 1))
+            hl_log(HL_LOG_WARN, "redis_setup_timeout",
+                   HL_KV_I("timeout_ms", SETUP_TIMEOUT_MS),
+                   HL_KV_I("attempt", r->attempt));
         drop_connection(r);
         return;
     }

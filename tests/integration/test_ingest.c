@@ -19,6 +19,7 @@
 
 #include "hl.h"
 #include "hl_hmac.h"
+#include "hl_log.h"
 #include "../lib/hl_test.h"
 #include "../lib/httpc.h"
 #include "../lib/proc.h"
@@ -1218,17 +1219,49 @@ cleanup:
     HT_CHECK_END();
 }
 
+/* Lines of `log` from `from` on that name one of the reconnect loop's
+ * failure messages. */
+static int outage_lines(const char *log, size_t len, size_t from) {
+    static const char *const msgs[] = {
+        "\"redis_connect_failed\"", "\"redis_disconnected\"",
+        "\"redis_connect_timeout\"", "\"redis_setup_failed\""
+    };
+    const char *p = log + (from < len ? from : len);
+    int n = 0;
+    size_t i;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, '\n');
+        size_t l = end != NULL ? (size_t)(end - p) : strlen(p);
+        for (i = 0; i < HL_ARRAY_LEN(msgs); i++)
+            if (memmem(p, l, msgs[i], strlen(msgs[i])) != NULL) {
+                n++;
+                break;
+            }
+        p += l + (end != NULL);
+    }
+    return n;
+}
+
 static void check_redis_killed(struct ctx *c) {
     char err[HL_ERR_LEN];
     struct ht_text a = { 0 };
     struct ht_http_resp r;
+    char *log = NULL;
+    size_t len = 0, from;
     long status;
-    long long t0;
+    long long t0, killed;
 
-    HT_CHECK_BEGIN("Redis killed: 503 fast, /readyz not 200; restarted on "
-                   "the same port: /readyz 200 and POST 200 within 10 s");
+    HT_CHECK_BEGIN("Redis killed: 503 fast, /readyz not 200; the retries "
+                   "of 5 s of outage log at most 3 lines; restarted on the "
+                   "same port: /readyz 200 and POST 200 within 10 s");
     flush(c);
     one_event_body(&a, "kill-user-1", "mid.kill.1");
+    if (!HT_ASSERT_EQ_INT(ht_proc_read_log(&c->ingest, &log, &from), HL_OK))
+        goto cleanup;
+    free(log);
+    log = NULL;
+    killed = ht_mono_ms();
     if (!HT_ASSERT_EQ_INT(ht_redis_kill(&c->redis), HL_OK))
         goto cleanup;
     post(c->ingest.port, SECRET_NEW, a.p, a.len, c->ack_ms + 5000, &r);
@@ -1239,6 +1272,16 @@ static void check_redis_killed(struct ctx *c) {
     status = poll_status(c, c->ingest.port, "/readyz", 503, 20);
     HT_ASSERT_NE_INT(status, 200);
     HT_ASSERT_EQ_INT(get_status(c, c->ingest.port, "/healthz"), 200);
+    /* reconnects back off to 1 s: 5 s is 6 or more failed attempts, of
+     * which the first 3 are logged (hl_log_repeat()) */
+    if (ht_mono_ms() - killed < 5000)
+        ht_sleep_ms((long)(5000 - (ht_mono_ms() - killed)));
+    if (HT_ASSERT_EQ_INT(ht_proc_read_log(&c->ingest, &log, &len), HL_OK)) {
+        int n = outage_lines(log, len, from);
+        ht_note("%d reconnect failure lines in 5 s of outage", n);
+        HT_ASSERT_GE_INT(n, 1);
+        HT_ASSERT_LE_INT(n, HL_LOG_REPEAT_FIRST);
+    }
     /* our own connection died with the server */
     redisFree(c->db);
     c->db = NULL;
@@ -1256,6 +1299,7 @@ static void check_redis_killed(struct ctx *c) {
     HT_ASSERT_EQ_INT(poll_status(c, c->aux.port, "/readyz", 200,
                                  (int)(ht_budget_ms(10000) / 100)), 200);
 cleanup:
+    free(log);
     free(a.p);
     HT_CHECK_END();
 }

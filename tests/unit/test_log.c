@@ -497,6 +497,26 @@ static void check_redact_copy(void) {
     HT_CHECK_END();
 }
 
+static void check_repeat(void) {
+    long n, logged = 0;
+
+    HT_CHECK_BEGIN("hl_log_repeat: failures 1-3 logged, then every 60th; "
+                   "an hour of 1 s retries is at most 63 lines");
+    HT_ASSERT_TRUE(!hl_log_repeat(0));
+    HT_ASSERT_TRUE(!hl_log_repeat(-1));
+    HT_ASSERT_TRUE(hl_log_repeat(1));
+    HT_ASSERT_TRUE(hl_log_repeat(3));
+    HT_ASSERT_TRUE(!hl_log_repeat(4));
+    HT_ASSERT_TRUE(!hl_log_repeat(59));
+    HT_ASSERT_TRUE(hl_log_repeat(60));
+    HT_ASSERT_TRUE(!hl_log_repeat(61));
+    HT_ASSERT_TRUE(hl_log_repeat(120));
+    for (n = 1; n <= 3600; n++)
+        logged += hl_log_repeat(n);
+    HT_ASSERT_EQ_INT(logged, 63);
+    HT_CHECK_END();
+}
+
 int main(void) {
     ht_init();
     check_basic_line();
@@ -508,5 +528,6 @@ int main(void) {
     check_utf8_output();
     check_secret_table();
     check_redact_copy();
+    check_repeat();
     return ht_summary();
 }
