@@ -49,6 +49,8 @@ static const struct opt opts[] = {
       "redis-sentinel://host:port[,host:port...]/MASTER" },
     { "HOOKLINE_REDIS_PASSWORD", T_SECRET, NULL, 0, 0, ALL, 0,
       F(redis_password), "Redis password (instead of the URL's)" },
+    { "HOOKLINE_SENTINEL_PASSWORD", T_SECRET, NULL, 0, 0, ALL, 0,
+      F(sentinel_password), "password of the sentinels (redis-sentinel://)" },
     { "HOOKLINE_LISTEN", T_STR, "0.0.0.0", 0, 0, ING | WRK | FGR, 0,
       F(listen), "listen address (worker: its metrics port)" },
     { "PORT", T_INT, "3000", 0, 65535, ING | CTL | FGR, 0,
@@ -275,6 +277,19 @@ static int check_values(struct hl_cfg *cfg, char err[HL_ERR_LEN]) {
                       (const char *)cfg->redis_password.buf,
                       cfg->redis_password.len) != HL_OK)
         return HL_ENOMEM;
+    if (cfg->sentinel_password.len > 0) {
+        /* a password no sentinel will ask for is a mistake to point out,
+         * not to carry silently */
+        if (cfg->redis.kind != HL_REDIS_SENTINEL) {
+            snprintf(err, HL_ERR_LEN, "HOOKLINE_SENTINEL_PASSWORD is set "
+                     "but REDIS_URL is not redis-sentinel://");
+            return HL_EINVAL;
+        }
+        if (hl_secret_set(&cfg->redis.sentinel_password,
+                          cfg->sentinel_password.buf,
+                          cfg->sentinel_password.len) != HL_OK)
+            return HL_ENOMEM;
+    }
     return strip_userinfo(cfg->redis_url);
 }
 
@@ -338,6 +353,8 @@ void hl_cfg_cleanup(struct hl_cfg *cfg) {
     hl_secret_cleanup(&cfg->page_token);
     hl_secret_cleanup(&cfg->redis.password);
     hl_secret_cleanup(&cfg->redis_password);
+    hl_secret_cleanup(&cfg->redis.sentinel_password);
+    hl_secret_cleanup(&cfg->sentinel_password);
     HL_FREE(cfg->page_id);
     HL_FREE(cfg->pages_file);
     if (cfg->redis_url != NULL)
@@ -530,6 +547,7 @@ int hl_cfg_parse_redis_url(const char *url, struct hl_redis_addr *addr,
     int rc;
 
     hl_secret_cleanup(&addr->password);
+    hl_secret_cleanup(&addr->sentinel_password);
     memset(addr, 0, sizeof(*addr));
     if (strncmp(url, "unix://", 7) == 0)
         return parse_unix(url + 7, addr, err);

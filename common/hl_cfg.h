@@ -38,6 +38,9 @@ struct hl_redis_addr {
     int port;
     char unix_path[108];      /* sun_path size */
     struct hl_secret password;/* data nodes' password; may be empty */
+    struct hl_secret sentinel_password; /* SENTINEL: sentinels' AUTH
+                                         * (HOOKLINE_SENTINEL_PASSWORD);
+                                         * may be empty */
     int db;                   /* always 0 for CLUSTER */
     char seeds[HL_REDIS_SEEDS_MAX];   /* CLUSTER, SENTINEL: host:port,... */
     char master[HL_REDIS_MASTER_MAX]; /* SENTINEL: the master's name */
@@ -53,6 +56,7 @@ struct hl_cfg {
     char *pages_file;                   /* HOOKLINE_PAGES_FILE or NULL */
     char *redis_url;                    /* REDIS_URL, password removed */
     struct hl_secret redis_password;    /* HOOKLINE_REDIS_PASSWORD */
+    struct hl_secret sentinel_password; /* HOOKLINE_SENTINEL_PASSWORD */
     struct hl_redis_addr redis;         /* parsed REDIS_URL */
     char *listen;                       /* HOOKLINE_LISTEN */
     int port;                           /* PORT (0: any free port) */

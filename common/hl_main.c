@@ -33,6 +33,9 @@ static int register_secrets(const struct hl_cfg *cfg) {
     if (rc == HL_OK)
         rc = hl_log_add_secret(cfg->redis.password.buf,
                                cfg->redis.password.len);
+    if (rc == HL_OK)
+        rc = hl_log_add_secret(cfg->redis.sentinel_password.buf,
+                               cfg->redis.sentinel_password.len);
     return rc;
 }
 

@@ -24,11 +24,17 @@
  * still the one we hold, so redisAsyncFree()'s NULL replies during
  * hl_sentinel_free() or a drop do nothing.
  *
- * Deliberately not here: AUTH to sentinels, sentinel discovery (SENTINEL
- * sentinels), and connecting to the primary (hl_store does that). */
+ * With a sentinel password (hl_sentinel_set_password()) every connection
+ * sends AUTH first; hiredis pipelines it ahead of the question or the
+ * SUBSCRIBE, so a refused AUTH needs no state of its own: the command
+ * behind it is answered -NOAUTH and fails like any other error.
+ *
+ * Deliberately not here: sentinel discovery (SENTINEL sentinels), and
+ * connecting to the primary (hl_store does that). */
 #include "hl_sentinel.h"
 #include "hl_cluster_proto.h"
 #include "hl_log.h"
+#include "hl_secret.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +66,8 @@ struct hl_sentinel {
     void *arg;
     int started;
     int stopping;                           /* in hl_sentinel_free() */
+    struct hl_secret password;              /* owned; empty: no AUTH */
+    long auth_failures;                     /* in a row, for the log */
 
     redisAsyncContext *qac;                 /* query connection or NULL */
     int qac_idx;                            /* sentinel qac is open to */
@@ -186,6 +194,36 @@ static void drop(redisAsyncContext **pac) {
 static void connect_cb(const redisAsyncContext *ac, int status);
 static void disconnect_cb(const redisAsyncContext *ac, int status);
 
+static void auth_cb(redisAsyncContext *ac, void *reply, void *priv) {
+    struct hl_sentinel *s = priv;
+    const redisReply *r = reply;
+    int i;
+
+    if (s->stopping || r == NULL || (ac != s->qac && ac != s->sac))
+        return;
+    if (r->type != REDIS_REPLY_ERROR) {
+        s->auth_failures = 0;
+        return;
+    }
+    i = ac == s->qac ? s->qac_idx : s->sidx;
+    /* the server's text never holds the password ("WRONGPASS ...") */
+    if (hl_log_repeat(++s->auth_failures))
+        hl_log(HL_LOG_ERROR, "sentinel_auth_failed",
+               HL_KV_S("host", s->hosts[i]), HL_KV_I("port", s->ports[i]),
+               HL_KV_S("error", r->str), HL_KV_I("attempt", s->auth_failures));
+}
+
+/* Queues AUTH on a new connection, ahead of anything else sent on it. */
+static int send_auth(struct hl_sentinel *s, redisAsyncContext *ac) {
+    const char *argv[2] = { "AUTH", (const char *)s->password.buf };
+    size_t lens[2] = { 4, s->password.len };
+
+    if (s->password.len == 0)
+        return HL_OK;
+    return redisAsyncCommandArgv(ac, auth_cb, s, 2, argv, lens) == REDIS_OK
+               ? HL_OK : HL_EIO;
+}
+
 /* Opens an async connection to sentinel `i`. NULL on failure (logged). */
 static redisAsyncContext *open_conn(struct hl_sentinel *s, int i) {
     redisAsyncContext *ac = redisAsyncConnect(s->hosts[i], s->ports[i]);
@@ -206,6 +244,11 @@ static redisAsyncContext *open_conn(struct hl_sentinel *s, int i) {
     }
     redisAsyncSetConnectCallback(ac, connect_cb);
     redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+    if (send_auth(s, ac) != HL_OK) {
+        ac->data = NULL;
+        redisAsyncFree(ac);
+        return NULL;
+    }
     return ac;
 }
 
@@ -521,6 +564,14 @@ fail:
     return NULL;
 }
 
+int hl_sentinel_set_password(struct hl_sentinel *s,
+                             const struct hl_secret *password) {
+    hl_secret_cleanup(&s->password);
+    if (password == NULL || password->len == 0)
+        return HL_OK;
+    return hl_secret_set(&s->password, password->buf, password->len);
+}
+
 int hl_sentinel_start(struct hl_sentinel *s) {
     if (s->started)
         return HL_OK;
@@ -557,5 +608,6 @@ void hl_sentinel_free(struct hl_sentinel *s) {
         event_free(s->poll_timer);
     if (s->stimer != NULL)
         event_free(s->stimer);
+    hl_secret_cleanup(&s->password);
     free(s);
 }

@@ -17,8 +17,10 @@
  * calls it when the primary's connection is lost or a write gets
  * -READONLY); an answer that repeats the last address calls nothing.
  *
- * Sentinels are spoken to without AUTH (the password in REDIS_URL or
- * HOOKLINE_REDIS_PASSWORD is the data nodes'). hiredis rules as in
+ * Sentinels get AUTH only with their own password
+ * (hl_sentinel_set_password(), from HOOKLINE_SENTINEL_PASSWORD): the
+ * password in REDIS_URL or HOOKLINE_REDIS_PASSWORD is the data nodes'.
+ * hiredis rules as in
  * hl_redis.h: replies are borrowed for the callback only. */
 #ifndef HL_SENTINEL_H
 #define HL_SENTINEL_H
@@ -26,6 +28,7 @@
 #include <hiredis/hiredis.h>
 #include <event2/event.h>
 #include "hl.h"
+#include "hl_secret.h"
 #include "hl_slot.h"
 
 #define HL_SENTINEL_POLL_MS 1000      /* ask again this often */
@@ -62,6 +65,12 @@ struct hl_sentinel *hl_sentinel_new(struct event_base *base,
                                     const char *seeds, const char *master,
                                     hl_sentinel_cb *cb, void *arg,
                                     char err[HL_ERR_LEN]);
+
+/* Sets the password sent with AUTH on every connection to a sentinel
+ * (sentinels with `requirepass`); copied; NULL or empty: none. Call
+ * before hl_sentinel_start(). HL_OK or HL_ENOMEM. */
+int hl_sentinel_set_password(struct hl_sentinel *s,
+                             const struct hl_secret *password);
 
 /* Starts asking (a second call does nothing). HL_OK; HL_ENOMEM is
  * reserved: a connection that cannot be made now is retried like any

@@ -214,6 +214,9 @@ struct hl_store *hl_store_new(struct event_base *base,
                                       sentinel_cb, s, err);
         if (s->sentinel == NULL)
             goto fail;
+        if (hl_sentinel_set_password(s->sentinel, &addr->sentinel_password)
+            != HL_OK)
+            goto nomem;
         break;
     default:
         snprintf(err, HL_ERR_LEN, "REDIS_URL: unknown kind");

@@ -111,13 +111,17 @@ fail:
 
 /* ---- sentinel --------------------------------------------------------- */
 
-/* Asks one sentinel for the primary of `master`. HL_OK, HL_ENOTFOUND
- * (it does not know the name), or HL_EIO; `why` says what went wrong. */
+/* Asks one sentinel for the primary of `master`, after AUTH with
+ * `password` when it is not empty. HL_OK, HL_ENOTFOUND (it does not know
+ * the name), or HL_EIO; `why` says what went wrong. */
 static int ask_sentinel(const char *host, int port, const char *master,
+                        const struct hl_secret *password,
                         char phost[HL_SLOT_HOST_MAX], int *pport,
                         char why[HL_ERR_LEN]) {
     struct timeval tv = ms_tv(HL_SENTINEL_TIMEOUT_MS);
     const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", master };
+    const char *auth[2] = { "AUTH", (const char *)password->buf };
+    size_t auth_lens[2] = { 4, password->len };
     redisContext *s = redisConnectWithTimeout(host, port, tv);
     redisReply *r = NULL;
     int rc = HL_EIO;
@@ -127,8 +131,22 @@ static int ask_sentinel(const char *host, int port, const char *master,
                  s != NULL ? s->errstr : "out of memory");
         goto cleanup;
     }
-    if (redisSetTimeout(s, tv) == REDIS_OK)
-        r = redisCommandArgv(s, 3, argv, NULL);
+    if (redisSetTimeout(s, tv) != REDIS_OK) {
+        snprintf(why, HL_ERR_LEN, "%.100s:%d: cannot set a timeout", host,
+                 port);
+        goto cleanup;
+    }
+    if (password->len > 0) {
+        r = redisCommandArgv(s, 2, auth, auth_lens);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            /* the server's text never holds the password */
+            snprintf(why, HL_ERR_LEN, "%.100s:%d: AUTH: %.100s", host, port,
+                     r != NULL ? r->str : s->errstr);
+            goto cleanup;
+        }
+        freeReplyObject(r);
+    }
+    r = redisCommandArgv(s, 3, argv, NULL);
     if (r == NULL) {
         snprintf(why, HL_ERR_LEN, "%.100s:%d: %.100s", host, port,
                  s->errstr[0] ? s->errstr : "no answer");
@@ -161,8 +179,8 @@ static int sentinel_primary(const struct hl_redis_addr *a,
     if (hl_cluster_parse_seeds(a->seeds, hosts, ports, &n, err) != HL_OK)
         return HL_EINVAL;
     for (i = 0; i < n; i++) {
-        if (ask_sentinel(hosts[i], ports[i], a->master, phost, pport,
-                         why) == HL_OK)
+        if (ask_sentinel(hosts[i], ports[i], a->master,
+                         &a->sentinel_password, phost, pport, why) == HL_OK)
             return HL_OK;
     }
     snprintf(err, HL_ERR_LEN, "no sentinel of %.60s named a primary for "

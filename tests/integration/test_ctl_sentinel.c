@@ -6,7 +6,9 @@
  * --json` reads them through the sentinels' answer, also when the first
  * sentinel named in the URL is not there; `doctor`'s redis line passes and
  * names the master and the sentinels; a master name no sentinel knows
- * exits 1 saying so; after the primary is SIGKILLed and a replica
+ * exits 1 saying so; a sentinel with a password is asked with
+ * HOOKLINE_SENTINEL_PASSWORD (and without it or with a wrong one the
+ * run exits 1 saying why); after the primary is SIGKILLed and a replica
  * promoted, a new hookctl run reads the same figures from the new primary
  * and `dlq purge --yes` (a write: a replica would refuse it) empties the
  * list there. Every wait is bounded; only PIDs the fixture started are
@@ -30,9 +32,10 @@
 #define FAILOVER_MS 20000
 #define TIMEOUT_MS 5000
 
-/* Runs bin/hookctl `args` with REDIS_URL=`url`. 1 when it ran. */
-static int ctl(const char *url, const char *const *args,
-               struct ht_ctlrun *r) {
+/* Runs bin/hookctl `args` with REDIS_URL=`url` and the variable `extra`
+ * ("NAME=value", or NULL). 1 when it ran. */
+static int ctl_env(const char *url, const char *extra,
+                   const char *const *args, struct ht_ctlrun *r) {
     char redis[256];
     const char *env[] = {
         redis, "HOOKLINE_PREFIX=" PREFIX, "HOOKLINE_PARTITIONS=8",
@@ -43,6 +46,7 @@ static int ctl(const char *url, const char *const *args,
         /* doctor's HTTP checks fail fast instead of going out */
         "HOOKLINE_INGEST_URL=http://127.0.0.1:9",
         "GRAPH_API_BASE=http://127.0.0.1:9",
+        extra,
         NULL,
     };
 
@@ -54,15 +58,21 @@ static int ctl(const char *url, const char *const *args,
     return 1;
 }
 
+static int ctl(const char *url, const char *const *args,
+               struct ht_ctlrun *r) {
+    return ctl_env(url, NULL, args, r);
+}
+
 /* `stats --json` through `url`: 1 when it exits 0 with QUEUED queued
  * and `dead` dead letters. */
-static int stats_say(const char *url, long long dead) {
+static int stats_say_env(const char *url, const char *extra,
+                         long long dead) {
     const char *args[] = { "--json", "stats", NULL };
     json_object *o = NULL, *t = NULL, *d = NULL;
     struct ht_ctlrun r;
     int ok = 0;
 
-    if (!ctl(url, args, &r))
+    if (!ctl_env(url, extra, args, &r))
         return 0;
     if (HT_ASSERT_EQ_INT(r.code, 0))
         o = json_tokener_parse(r.out);
@@ -77,6 +87,10 @@ static int stats_say(const char *url, long long dead) {
          HT_ASSERT_EQ_INT(ht_json_int(d, "total"), dead);
     json_object_put(o);
     return ok;
+}
+
+static int stats_say(const char *url, long long dead) {
+    return stats_say_env(url, NULL, dead);
 }
 
 /* Writes the backlog and the dead letters on the primary. */
@@ -204,6 +218,40 @@ done:
     HT_CHECK_END();
 }
 
+static void check_sentinel_auth(struct ht_sentinel *f) {
+    static const char pw[] = "hcs-sentinel-pass-8d2a";
+    const char *args[] = { "stats", NULL };
+    char url[128];
+    struct ht_ctlrun r;
+    int set = 0;
+
+    HT_CHECK_BEGIN("a sentinel with a password: stats works with "
+                   "HOOKLINE_SENTINEL_PASSWORD; without it or with a wrong "
+                   "one exit 1 saying why, never showing the password");
+    if (!HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, NULL, pw), HL_OK))
+        goto done;
+    set = 1;
+    snprintf(url, sizeof(url), "redis-sentinel://127.0.0.1:%d/%s",
+             f->sent[0].port, HT_SENTINEL_MASTER);
+    stats_say_env(url, "HOOKLINE_SENTINEL_PASSWORD=hcs-sentinel-pass-8d2a",
+                  DEAD);
+    if (ctl(url, args, &r)) {
+        HT_ASSERT_EQ_INT(r.code, 1);
+        HT_ASSERT_CONTAINS(r.out, "NOAUTH");
+        ht_ctlrun_cleanup(&r);
+    }
+    if (ctl_env(url, "HOOKLINE_SENTINEL_PASSWORD=not-it", args, &r)) {
+        HT_ASSERT_EQ_INT(r.code, 1);
+        HT_ASSERT_CONTAINS(r.out, "AUTH");
+        HT_ASSERT_NOT_CONTAINS(r.out, "not-it");
+        ht_ctlrun_cleanup(&r);
+    }
+done:
+    if (set)
+        HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, pw, NULL), HL_OK);
+    HT_CHECK_END();
+}
+
 int main(void) {
     struct ht_sentinel f;
     char err[HL_ERR_LEN];
@@ -220,6 +268,7 @@ int main(void) {
         check_stats(&f);
         check_unknown_master(&f);
         check_doctor(&f);
+        check_sentinel_auth(&f);
         check_failover(&f);
     }
     ht_sentinel_cleanup(&f);

@@ -6,7 +6,9 @@
  * is replaced by the replica and the callback names the replica's port
  * within a bounded time (printed); the old primary restarted (it claims
  * to be a master until the sentinels demote it) does not move the
- * watcher; freeing watchers with connections open calls nothing back
+ * watcher; a sentinel with a password is asked with AUTH (and refuses
+ * a watcher without it or with a wrong one); freeing watchers with
+ * connections open calls nothing back
  * and, under ASan, leaks nothing. Every wait is bounded; the whole test
  * takes about 15 s. */
 #include "../lib/hl_test.h"
@@ -273,6 +275,57 @@ static void check_free(struct event_base *base, const struct ht_sentinel *f,
     HT_CHECK_END();
 }
 
+static void check_auth(struct event_base *base, struct ht_sentinel *f) {
+    static const char pw[] = "sentinel-pass-5e1f";
+    struct hl_secret good = { (unsigned char *)pw, sizeof(pw) - 1 };
+    struct hl_secret bad = { (unsigned char *)"wrong", 5 };
+    struct hl_sentinel *with = NULL, *without = NULL, *wrong = NULL;
+    struct watch ww, wn, wb;
+    char seeds[64], err[HL_ERR_LEN];
+    int set = 0;
+
+    HT_CHECK_BEGIN("a sentinel with a password: found with "
+                   "hl_sentinel_set_password(), never without it or with "
+                   "a wrong one");
+    if (!HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, NULL, pw), HL_OK))
+        goto done;
+    set = 1;
+    snprintf(seeds, sizeof(seeds), "127.0.0.1:%d", f->sent[0].port);
+    memset(&ww, 0, sizeof(ww));
+    memset(&wn, 0, sizeof(wn));
+    memset(&wb, 0, sizeof(wb));
+    with = hl_sentinel_new(base, seeds, HT_SENTINEL_MASTER, watch_cb, &ww,
+                           err);
+    without = hl_sentinel_new(base, seeds, HT_SENTINEL_MASTER, watch_cb,
+                              &wn, err);
+    wrong = hl_sentinel_new(base, seeds, HT_SENTINEL_MASTER, watch_cb, &wb,
+                            err);
+    if (!HT_ASSERT_TRUE(with != NULL && without != NULL && wrong != NULL)) {
+        ht_note("%s", err);
+        goto done;
+    }
+    HT_ASSERT_EQ_INT(hl_sentinel_set_password(with, &good), HL_OK);
+    HT_ASSERT_EQ_INT(hl_sentinel_set_password(wrong, &bad), HL_OK);
+    hl_sentinel_start(with);
+    hl_sentinel_start(without);
+    hl_sentinel_start(wrong);
+    if (HT_ASSERT_TRUE(pump_calls(base, &ww, 1, ht_budget_ms(FIRST_MS))))
+        HT_ASSERT_EQ_INT(ww.ports[0], f->data[f->primary].port);
+    /* a few polls more: the others keep being refused */
+    pump(base, QUIET_MS);
+    HT_ASSERT_EQ_INT(wn.calls, 0);
+    HT_ASSERT_EQ_INT(wb.calls, 0);
+    HT_ASSERT_EQ_INT(hl_sentinel_known(without), 0);
+    HT_ASSERT_EQ_INT(hl_sentinel_known(wrong), 0);
+done:
+    hl_sentinel_free(with);
+    hl_sentinel_free(without);
+    hl_sentinel_free(wrong);
+    if (set)
+        HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, pw, NULL), HL_OK);
+    HT_CHECK_END();
+}
+
 int main(void) {
     char err[HL_ERR_LEN];
     struct ht_sentinel f;
@@ -297,6 +350,7 @@ int main(void) {
         check_hung_first(base, &f);
         check_failover(base, &f, &w);
         check_old_back(base, &f, &w);
+        check_auth(base, &f);
         check_free(base, &f, s, &w);
     }
     if (base != NULL)

@@ -417,6 +417,31 @@ redisContext *ht_sentinel_connect(const struct ht_sentinel *f, int i,
 
 /* ---- cleanup ------------------------------------------------------------- */
 
+int ht_sentinel_password(struct ht_sentinel *f, int i, const char *old,
+                         const char *pw) {
+    redisContext *c = ht_redis_connect_port(f->sent[i].port, 2000);
+    redisReply *r = NULL;
+    int ok = c != NULL;
+
+    if (ok && old != NULL) {
+        r = redisCommand(c, "AUTH %s", old);
+        ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+        if (r != NULL)
+            freeReplyObject(r);
+    }
+    if (ok) {
+        r = pw != NULL ? redisCommand(c, "ACL SETUSER default on >%s", pw)
+                       : redisCommand(c, "ACL SETUSER default on resetpass "
+                                      "nopass");
+        ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+        if (r != NULL)
+            freeReplyObject(r);
+    }
+    if (c != NULL)
+        redisFree(c);
+    return ok ? HL_OK : HL_EIO;
+}
+
 void ht_sentinel_cleanup(struct ht_sentinel *f) {
     int i;
 

@@ -97,6 +97,14 @@ redisContext *ht_sentinel_connect(const struct ht_sentinel *f, int i,
 
 /* Stops every sentinel and data node and removes their directories.
  * Safe on a zeroed or failed fixture; idempotent. */
+/* Sets the password of sentinel `i` (its default user, through ACL) to
+ * `pw`, or removes it when `pw` is NULL, after AUTH with `old` when that
+ * is not NULL. While it has one, the other sentinels cannot reach it
+ * (no sentinel-pass is configured): restore it before a failover. HL_OK
+ * or HL_EIO. */
+int ht_sentinel_password(struct ht_sentinel *f, int i, const char *old,
+                         const char *pw);
+
 void ht_sentinel_cleanup(struct ht_sentinel *f);
 
 #endif

@@ -27,12 +27,13 @@ static const char *const vars[] = {
     "GRAPH_API_VERSION", "HOOKLINE_MAX_ATTEMPTS", "HOOKLINE_METRICS_PORT",
     "HOOKLINE_LOG", "HOOKLINE_INGEST_URL", "HOOKLINE_LEASE_MS",
     "HOOKLINE_PUBLIC_URL", "HOOKLINE_SEND_TIMEOUT_MS",
-    "HOOKLINE_REDIS_PASSWORD",
+    "HOOKLINE_REDIS_PASSWORD", "HOOKLINE_SENTINEL_PASSWORD",
 };
 
 #define VT "vt-Secret-Value-1f2e"        /* a verify token */
 #define AS "as-Secret-Value-9c8d"        /* an app secret */
 #define PW "pw-Redis-Pass-7b6a"          /* a Redis password */
+#define SP "sp-Sentinel-Pass-3c4d"       /* a sentinel password */
 
 static char tmp_paths[16][512];
 static size_t n_tmp;
@@ -516,6 +517,36 @@ static void check_redis_password_var(void) {
     HT_CHECK_END();
 }
 
+static void check_sentinel_password_var(void) {
+    struct hl_cfg cfg;
+    char err[HL_ERR_LEN];
+
+    HT_CHECK_BEGIN("HOOKLINE_SENTINEL_PASSWORD: the sentinels' password, "
+                   "apart from the data nodes'; with a REDIS_URL that is "
+                   "not redis-sentinel:// it is an error naming it");
+    ingest_env();
+    setenv("REDIS_URL", "redis-sentinel://:" PW "@127.0.0.1:26379/hl", 1);
+    setenv("HOOKLINE_SENTINEL_PASSWORD", SP, 1);
+    if (HT_ASSERT_EQ_INT(load(&cfg, HL_PROG_INGEST, err), HL_OK)) {
+        HT_ASSERT_TRUE(secret_is(&cfg.redis.sentinel_password, SP));
+        HT_ASSERT_TRUE(secret_is(&cfg.redis.password, PW));
+        hl_cfg_cleanup(&cfg);
+    }
+    setenv("REDIS_URL", "redis://127.0.0.1:6379/0", 1);
+    if (HT_ASSERT_EQ_INT(load(&cfg, HL_PROG_INGEST, err), HL_EINVAL)) {
+        HT_ASSERT_CONTAINS(err, "HOOKLINE_SENTINEL_PASSWORD");
+        HT_ASSERT_CONTAINS(err, "redis-sentinel://");
+        HT_ASSERT_NOT_CONTAINS(err, SP);
+    }
+    unsetenv("HOOKLINE_SENTINEL_PASSWORD");
+    setenv("REDIS_URL", "redis-sentinel://127.0.0.1:26379/hl", 1);
+    if (HT_ASSERT_EQ_INT(load(&cfg, HL_PROG_INGEST, err), HL_OK)) {
+        HT_ASSERT_EQ_INT((long long)cfg.redis.sentinel_password.len, 0);
+        hl_cfg_cleanup(&cfg);
+    }
+    HT_CHECK_END();
+}
+
 static void check_redis_url_errors(void) {
     static const char *const bad[] = {
         "http://:" PW "@h:6379/0",
@@ -649,6 +680,7 @@ int main(void) {
     check_redis_url_distributed();
     check_redis_url_load();
     check_redis_password_var();
+    check_sentinel_password_var();
     check_no_secret_in_text();
     rc = ht_summary();
     for (i = 0; i < n_tmp; i++)
