@@ -17,7 +17,7 @@
 #   make valgrind        every integration test with every program it starts
 #                        under valgrind (make test runs a subset of them)
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS (120) each;
-#                        make test runs them too (10 s; FUZZ_SECONDS=60 in CI)
+#                        make test runs them too (10 s; FUZZ_SECONDS=50 in CI)
 #   make clean
 #
 # SANITIZE=address,undefined switches sanitizers on; V=1 shows commands.
@@ -208,7 +208,7 @@ valgrind: deps
 
 # The valgrind tier runs plain (unsanitized) programs and tests.
 VG_TESTS := $(INTEG_SRC:%.c=build/plain/%)
-# make test fuzzes 10 s per target unless FUZZ_SECONDS is given (CI: 60).
+# make test fuzzes 10 s per target unless FUZZ_SECONDS is given (CI: 50).
 TEST_FUZZ_SECONDS := $(strip $(if $(filter undefined file,\
                        $(origin FUZZ_SECONDS)),10,$(FUZZ_SECONDS)))
 include tests/fuzz/fuzz.mk
