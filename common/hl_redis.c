@@ -32,12 +32,21 @@ enum rstate {
     RS_STOPPED
 };
 
+/* The kinds of failure the reconnect loop logs, each throttled on its
+ * own: a WRONGPASS after a minute of refused connects is news. */
+enum fail_kind {
+    F_CONNECT, F_CONNECT_TIMEOUT, F_SETUP, F_SETUP_TIMEOUT, F_DISCONNECT,
+    F_KINDS
+};
+
 struct hl_redis {
     struct event_base *base;            /* borrowed */
     const struct hl_redis_addr *addr;   /* borrowed */
     redisAsyncContext *ac;              /* owned by hiredis once connected */
     enum rstate state;
     int attempt;                        /* reconnects since last READY */
+    long fails[F_KINDS];                /* failures of each kind since
+                                         * last READY, for the log */
     int loads_pending;                  /* setup replies still awaited */
     int load_failed;
     char sha[HL_SCRIPT_COUNT][41];      /* hex SHA1 of each script */
@@ -83,6 +92,7 @@ static void set_ready(struct hl_redis *r, int up) {
     if (up) {
         r->state = RS_READY;
         r->attempt = 0;
+        memset(r->fails, 0, sizeof(r->fails));
         r->stalled = 0;
         r->ping_sent_ms = 0;
     }
@@ -98,6 +108,13 @@ int hl_redis_ready(const struct hl_redis *r) {
 int hl_redis_failing(const struct hl_redis *r) {
     return r != NULL && !hl_redis_ready(r) && r->state != RS_STOPPED &&
            (r->attempt > 0 || r->stalled);
+}
+
+/* 1 when this failure gets a log line: the first HL_LOG_REPEAT_FIRST of
+ * its kind since the connection was last ready, then every
+ * HL_LOG_REPEAT_EVERY-th (hl_log_repeat()). */
+static int worth_a_line(struct hl_redis *r, enum fail_kind k) {
+    return hl_log_repeat(++r->fails[k]);
 }
 
 void hl_redis_set_state_cb(struct hl_redis *r, hl_redis_state_cb *cb,
@@ -249,7 +266,7 @@ static void setup_reply_cb(redisAsyncContext *ac, void *reply, void *priv) {
     if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
         /* the server's message never holds our password: AUTH errors
          * are fixed texts like "WRONGPASS invalid username-password" */
-        if (hl_log_repeat(r->attempt + 1))
+        if (worth_a_line(r, F_SETUP))
             hl_log(HL_LOG_ERROR, "redis_setup_failed", HL_KV_S("step", what),
                    HL_KV_S("error", rep && rep->str ? rep->str : "no reply"),
                    HL_KV_I("attempt", r->attempt));
@@ -318,7 +335,7 @@ static void connect_cb(const redisAsyncContext *ac, int status) {
     if (r == NULL)
         return;
     if (status != REDIS_OK) {
-        if (hl_log_repeat(r->attempt + 1))
+        if (worth_a_line(r, F_CONNECT))
             hl_log(HL_LOG_WARN, "redis_connect_failed",
                    HL_KV_S("error", ac->errstr),
                    HL_KV_I("attempt", r->attempt));
@@ -340,7 +357,7 @@ static void disconnect_cb(const redisAsyncContext *ac, int status) {
 
     if (r == NULL)
         return;
-    if (r->state != RS_STOPPED && hl_log_repeat(r->attempt + 1))
+    if (r->state != RS_STOPPED && worth_a_line(r, F_DISCONNECT))
         hl_log(HL_LOG_WARN, "redis_disconnected",
                HL_KV_S("error", status == REDIS_OK ? "closed" : ac->errstr));
     went_down(r);
@@ -359,7 +376,7 @@ static int connect_now(struct hl_redis *r) {
     if (ac == NULL)
         return HL_ENOMEM;
     if (ac->err) {
-        if (hl_log_repeat(r->attempt + 1))
+        if (worth_a_line(r, F_CONNECT))
             hl_log(HL_LOG_WARN, "redis_connect_failed",
                    HL_KV_S("error", ac->errstr),
                    HL_KV_I("attempt", r->attempt));
@@ -402,7 +419,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     if (r->state == RS_CONNECTING && r->ac != NULL) {
         /* connect took too long: free it (no callbacks fire for a context
          * that never connected) and try again later */
-        if (hl_log_repeat(r->attempt + 1))
+        if (worth_a_line(r, F_CONNECT_TIMEOUT))
             hl_log(HL_LOG_WARN, "redis_connect_timeout",
                    HL_KV_I("timeout_ms", CONNECT_TIMEOUT_MS),
                    HL_KV_I("attempt", r->attempt));
@@ -416,7 +433,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
     if (r->state == RS_LOADING && r->ac != NULL) {
         /* connected but the setup never answered: drop the connection;
          * the disconnect callback schedules the next attempt */
-        if (hl_log_repeat(r->attempt + 1))
+        if (worth_a_line(r, F_SETUP_TIMEOUT))
             hl_log(HL_LOG_WARN, "redis_setup_timeout",
                    HL_KV_I("timeout_ms", SETUP_TIMEOUT_MS),
                    HL_KV_I("attempt", r->attempt));

@@ -26,8 +26,12 @@
  *
  * With a sentinel password (hl_sentinel_set_password()) every connection
  * sends AUTH first; hiredis pipelines it ahead of the question or the
- * SUBSCRIBE, so a refused AUTH needs no state of its own: the command
- * behind it is answered -NOAUTH and fails like any other error.
+ * SUBSCRIBE. The command behind a refused AUTH decides: it fails like any
+ * other error (-NOAUTH; a SUBSCRIBE refused so makes hiredis close the
+ * connection), or it works (a sentinel without a password answers AUTH
+ * with an error and everything else as usual). A query connection whose
+ * AUTH was refused is not asked again: the next question opens a new
+ * one, so a password fixed on the sentinel is picked up.
  *
  * Deliberately not here: sentinel discovery (SENTINEL sentinels), and
  * connecting to the primary (hl_store does that). */
@@ -71,6 +75,8 @@ struct hl_sentinel {
 
     redisAsyncContext *qac;                 /* query connection or NULL */
     int qac_idx;                            /* sentinel qac is open to */
+    int qac_auth_refused;                   /* AUTH refused and no answer
+                                             * since: reopen before asking */
     int qidx;                               /* sentinel to ask */
     int tried;                              /* failed asks this round */
     enum qstate qstate;
@@ -205,10 +211,13 @@ static void auth_cb(redisAsyncContext *ac, void *reply, void *priv) {
         s->auth_failures = 0;
         return;
     }
+    if (ac == s->qac)
+        s->qac_auth_refused = 1;
     i = ac == s->qac ? s->qac_idx : s->sidx;
-    /* the server's text never holds the password ("WRONGPASS ...") */
+    /* the server's text never holds the password ("WRONGPASS ..."); a
+     * warning, as the command behind it may still work (see above) */
     if (hl_log_repeat(++s->auth_failures))
-        hl_log(HL_LOG_ERROR, "sentinel_auth_failed",
+        hl_log(HL_LOG_WARN, "sentinel_auth_refused",
                HL_KV_S("host", s->hosts[i]), HL_KV_I("port", s->ports[i]),
                HL_KV_S("error", r->str), HL_KV_I("attempt", s->auth_failures));
 }
@@ -314,6 +323,7 @@ static void query_reply_cb(redisAsyncContext *ac, void *reply, void *priv) {
     evtimer_del(s->qtimer);
     s->qstate = Q_IDLE;
     s->tried = 0;
+    s->qac_auth_refused = 0;    /* it answers: a password it does not need */
     if (s->down_logged) {
         hl_log(HL_LOG_INFO, "sentinel_answering",
                HL_KV_S("host", s->hosts[s->qidx]),
@@ -334,11 +344,12 @@ static void ask(struct hl_sentinel *s) {
                             s->master };
     size_t lens[3] = { 8, 23, strlen(s->master) };
 
-    if (s->qac != NULL && s->qac_idx != s->qidx)
+    if (s->qac != NULL && (s->qac_idx != s->qidx || s->qac_auth_refused))
         drop(&s->qac);
     if (s->qac == NULL) {
         s->qac = open_conn(s, s->qidx);
         s->qac_idx = s->qidx;
+        s->qac_auth_refused = 0;
     }
     if (s->qac == NULL) {
         ask_failed(s, "cannot connect");
@@ -589,6 +600,10 @@ void hl_sentinel_recheck(struct hl_sentinel *s) {
     s->tried = 0;
     s->qstate = Q_NEXT;
     arm(s->qtimer, 0);
+}
+
+int hl_sentinel_subscribed(const struct hl_sentinel *s) {
+    return s != NULL && s->sstate == S_UP;
 }
 
 int hl_sentinel_known(const struct hl_sentinel *s) {

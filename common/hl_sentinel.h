@@ -84,6 +84,9 @@ void hl_sentinel_recheck(struct hl_sentinel *s);
  * kept while sentinels are unreachable). */
 int hl_sentinel_known(const struct hl_sentinel *s);
 
+/* 1 while the +switch-master subscription is confirmed. */
+int hl_sentinel_subscribed(const struct hl_sentinel *s);
+
 /* Closes every sentinel connection and frees everything. No callback
  * fires during or after this. NULL is a no-op. */
 void hl_sentinel_free(struct hl_sentinel *s);

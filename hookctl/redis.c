@@ -122,6 +122,7 @@ static int ask_sentinel(const char *host, int port, const char *master,
     const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", master };
     const char *auth[2] = { "AUTH", (const char *)password->buf };
     size_t auth_lens[2] = { 4, password->len };
+    char auth_err[128] = "";
     redisContext *s = redisConnectWithTimeout(host, port, tv);
     redisReply *r = NULL;
     int rc = HL_EIO;
@@ -137,13 +138,17 @@ static int ask_sentinel(const char *host, int port, const char *master,
         goto cleanup;
     }
     if (password->len > 0) {
+        /* a refused AUTH decides nothing by itself (a sentinel without a
+         * password refuses it and answers the rest), the question does;
+         * the server's text never holds the password */
         r = redisCommandArgv(s, 2, auth, auth_lens);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            /* the server's text never holds the password */
+        if (r == NULL) {
             snprintf(why, HL_ERR_LEN, "%.100s:%d: AUTH: %.100s", host, port,
-                     r != NULL ? r->str : s->errstr);
+                     s->errstr);
             goto cleanup;
         }
+        if (r->type == REDIS_REPLY_ERROR)
+            snprintf(auth_err, sizeof(auth_err), " (AUTH: %.100s)", r->str);
         freeReplyObject(r);
     }
     r = redisCommandArgv(s, 3, argv, NULL);
@@ -157,9 +162,9 @@ static int ask_sentinel(const char *host, int port, const char *master,
         snprintf(why, HL_ERR_LEN, "%.100s:%d does not know master %.100s",
                  host, port, master);
     else if (rc != HL_OK)
-        snprintf(why, HL_ERR_LEN, "%.100s:%d: unexpected answer%s%.100s",
+        snprintf(why, HL_ERR_LEN, "%.100s:%d: unexpected answer%s%.60s%s",
                  host, port, r->type == REDIS_REPLY_ERROR ? ": " : "",
-                 r->type == REDIS_REPLY_ERROR ? r->str : "");
+                 r->type == REDIS_REPLY_ERROR ? r->str : "", auth_err);
 cleanup:
     if (r != NULL)
         freeReplyObject(r);

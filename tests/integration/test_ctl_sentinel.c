@@ -242,7 +242,7 @@ static void check_sentinel_auth(struct ht_sentinel *f) {
     }
     if (ctl_env(url, "HOOKLINE_SENTINEL_PASSWORD=not-it", args, &r)) {
         HT_ASSERT_EQ_INT(r.code, 1);
-        HT_ASSERT_CONTAINS(r.out, "AUTH");
+        HT_ASSERT_CONTAINS(r.out, "AUTH: WRONGPASS");
         HT_ASSERT_NOT_CONTAINS(r.out, "not-it");
         ht_ctlrun_cleanup(&r);
     }

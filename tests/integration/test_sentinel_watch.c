@@ -282,14 +282,17 @@ static void check_auth(struct event_base *base, struct ht_sentinel *f) {
     struct hl_sentinel *with = NULL, *without = NULL, *wrong = NULL;
     struct watch ww, wn, wb;
     char seeds[64], err[HL_ERR_LEN];
+    const char *cur = NULL;     /* the sentinel's password now */
     int set = 0;
 
-    HT_CHECK_BEGIN("a sentinel with a password: found with "
-                   "hl_sentinel_set_password(), never without it or with "
-                   "a wrong one");
+    HT_CHECK_BEGIN("a sentinel with a password: found and subscribed to "
+                   "with hl_sentinel_set_password(), never without it or "
+                   "with a wrong one, until the sentinel's password "
+                   "becomes that one");
     if (!HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, NULL, pw), HL_OK))
         goto done;
     set = 1;
+    cur = pw;
     snprintf(seeds, sizeof(seeds), "127.0.0.1:%d", f->sent[0].port);
     memset(&ww, 0, sizeof(ww));
     memset(&wn, 0, sizeof(wn));
@@ -311,18 +314,28 @@ static void check_auth(struct event_base *base, struct ht_sentinel *f) {
     hl_sentinel_start(wrong);
     if (HT_ASSERT_TRUE(pump_calls(base, &ww, 1, ht_budget_ms(FIRST_MS))))
         HT_ASSERT_EQ_INT(ww.ports[0], f->data[f->primary].port);
-    /* a few polls more: the others keep being refused */
+    /* a few polls more: the others keep being refused; the subscription
+     * (AUTH, then SUBSCRIBE) is up by then */
     pump(base, QUIET_MS);
+    HT_ASSERT_EQ_INT(hl_sentinel_subscribed(with), 1);
+    HT_ASSERT_EQ_INT(hl_sentinel_subscribed(without), 0);
     HT_ASSERT_EQ_INT(wn.calls, 0);
     HT_ASSERT_EQ_INT(wb.calls, 0);
     HT_ASSERT_EQ_INT(hl_sentinel_known(without), 0);
     HT_ASSERT_EQ_INT(hl_sentinel_known(wrong), 0);
+    /* the sentinel's password changed to the one `wrong` sends: its next
+     * poll opens a new connection, so AUTH goes again and is accepted */
+    if (!HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, pw, "wrong"), HL_OK))
+        goto done;
+    cur = "wrong";
+    if (HT_ASSERT_TRUE(pump_calls(base, &wb, 1, ht_budget_ms(FIRST_MS))))
+        HT_ASSERT_EQ_INT(wb.ports[0], f->data[f->primary].port);
 done:
     hl_sentinel_free(with);
     hl_sentinel_free(without);
     hl_sentinel_free(wrong);
     if (set)
-        HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, pw, NULL), HL_OK);
+        HT_ASSERT_EQ_INT(ht_sentinel_password(f, 0, cur, NULL), HL_OK);
     HT_CHECK_END();
 }
 

@@ -419,7 +419,7 @@ redisContext *ht_sentinel_connect(const struct ht_sentinel *f, int i,
 
 int ht_sentinel_password(struct ht_sentinel *f, int i, const char *old,
                          const char *pw) {
-    redisContext *c = ht_redis_connect_port(f->sent[i].port, 2000);
+    redisContext *c = ht_sentinel_connect(f, i, 2000);
     redisReply *r = NULL;
     int ok = c != NULL;
 

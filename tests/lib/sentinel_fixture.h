@@ -95,8 +95,6 @@ int ht_sentinel_data_at(const struct ht_sentinel *f, int port);
 redisContext *ht_sentinel_connect(const struct ht_sentinel *f, int i,
                                   long timeout_ms);
 
-/* Stops every sentinel and data node and removes their directories.
- * Safe on a zeroed or failed fixture; idempotent. */
 /* Sets the password of sentinel `i` (its default user, through ACL) to
  * `pw`, or removes it when `pw` is NULL, after AUTH with `old` when that
  * is not NULL. While it has one, the other sentinels cannot reach it
@@ -105,6 +103,8 @@ redisContext *ht_sentinel_connect(const struct ht_sentinel *f, int i,
 int ht_sentinel_password(struct ht_sentinel *f, int i, const char *old,
                          const char *pw);
 
+/* Stops every sentinel and data node and removes their directories.
+ * Safe on a zeroed or failed fixture; idempotent. */
 void ht_sentinel_cleanup(struct ht_sentinel *f);
 
 #endif

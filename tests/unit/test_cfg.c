@@ -118,6 +118,7 @@ static void assert_err(const char *err, const char *var) {
     HT_ASSERT_NOT_CONTAINS(err, VT);
     HT_ASSERT_NOT_CONTAINS(err, AS);
     HT_ASSERT_NOT_CONTAINS(err, PW);
+    HT_ASSERT_NOT_CONTAINS(err, SP);
 }
 
 /* ---- required variables -------------------------------------------------- */
@@ -637,7 +638,8 @@ static void check_no_secret_in_text(void) {
                    "secret value");
     ingest_env();
     setenv("MESSENGER_PAGE_ACCESS_TOKEN", "EAAG" AS, 1);
-    setenv("REDIS_URL", "redis://:" PW "@127.0.0.1:6379/0", 1);
+    setenv("REDIS_URL", "redis-sentinel://:" PW "@127.0.0.1:26379/hl", 1);
+    setenv("HOOKLINE_SENTINEL_PASSWORD", SP, 1);
     setenv("HOOKLINE_MAX_ATTEMPTS", "1000", 1);
     HT_ASSERT_EQ_INT(load(&cfg, HL_PROG_INGEST | HL_PROG_WORKER, err),
                      HL_EINVAL);
@@ -658,6 +660,7 @@ static void check_no_secret_in_text(void) {
     HT_ASSERT_NOT_CONTAINS(help, VT);
     HT_ASSERT_NOT_CONTAINS(help, AS);
     HT_ASSERT_NOT_CONTAINS(help, PW);
+    HT_ASSERT_NOT_CONTAINS(help, SP);
 done:
     free(help);
     HT_CHECK_END();
