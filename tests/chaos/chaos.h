@@ -220,4 +220,21 @@ unsigned long long chaos_seed_from_env(void);
 /* How many lines of rep->notes start with `prefix` (e.g. "G5:"). */
 int chaos_notes_count(const struct chaos_report *rep, const char *prefix);
 
+/* ---- the integration tests' verdicts (verdicts.c; hl_test checks) ---- */
+
+/* Inside the caller's check: notes the seed, runs chaos_run(o, rep),
+ * prints the report and (with a failover backend) the failover figures. 1 when the run completed;
+ * 0 with the check failed (rep NULL, or the run could not be driven). */
+int chaos_test_run(const struct chaos_opts *o, struct chaos_report *rep);
+
+/* One check: ingest answered 503 during a failover with ACK_REPLICAS=1,
+ * for less than `window_max_ms` (ht_budget_ms-scaled), and every event
+ * was acknowledged in the end. */
+void chaos_verdict_acks(const struct chaos_report *r, long window_max_ms);
+
+/* Four checks of a run with a failover: G3, G4 and G5 (repeats of events
+ * first sent across the failover counted apart), and no other
+ * violation. */
+void chaos_verdict_failover_guarantees(const struct chaos_report *r);
+
 #endif

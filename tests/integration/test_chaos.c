@@ -176,8 +176,7 @@ static void short_opts(struct chaos_opts *o) {
 int main(void) {
     struct chaos_opts o;
     struct chaos_report *rep = calloc(1, sizeof(*rep));
-    char err[HL_ERR_LEN];
-    int ran = 0;
+    int ran;
 
     ht_init();
     check_aof_fixture();
@@ -186,14 +185,8 @@ int main(void) {
     HT_CHECK_BEGIN("the chaos run is driven to its end: stack up, the "
                    "load, at least 2 worker SIGKILLs and 1 Redis restart, "
                    "the queues drained, every program exits 0 on SIGTERM");
-    ht_note("seed %llu (CHAOS_SEED=%llu replays it)", o.seed, o.seed);
-    if (rep == NULL) {
-        HT_FAIL("out of memory");
-    } else if (chaos_run(&o, rep, err) != HL_OK) {
-        HT_FAIL("chaos run: %s", err);
-    } else {
-        ran = 1;
-        chaos_report_print(rep, stdout);
+    ran = chaos_test_run(&o, rep);
+    if (ran) {
         HT_ASSERT_GE_INT(rep->kills, 2);
         HT_ASSERT_EQ_INT(rep->redis_restarts, 1);
         HT_ASSERT_GT_INT(rep->acked, o.rate * o.seconds * 9 / 10);
