@@ -217,6 +217,13 @@ void chaos_violation(struct chaos_report *rep, const char *fmt, ...)
  * number, else the wall clock's low 32 bits. */
 unsigned long long chaos_seed_from_env(void);
 
+/* The failover tests' run on `backend` (CHAOS_CLUSTER, CHAOS_SENTINEL):
+ * HOOKLINE_ACK_REPLICAS=1, 18 s at 40 ev/s over 60 conversations,
+ * workers SIGKILLed every 2-3.5 s and restarted 0.5-2 s later, drain at
+ * most 60 s, 5 s lease, CHAOS_SEED, verbose; the trickle under valgrind.
+ * The caller sets the failover's timing and bounds. */
+void chaos_opts_failover_test(struct chaos_opts *o, int backend);
+
 /* How many lines of rep->notes start with `prefix` (e.g. "G5:"). */
 int chaos_notes_count(const struct chaos_report *rep, const char *prefix);
 

@@ -1,6 +1,6 @@
 /* opts.c - the chaos run's settings (chaos.h): the defaults of bin/chaos,
- * the trickle the tests use under valgrind, and the seed the integration
- * tests take from CHAOS_SEED. Kept apart from the controller (run.c) so
+ * the trickle the tests use under valgrind, the integration tests' seed
+ * from CHAOS_SEED, and the runs with a failover those tests share. Kept apart from the controller (run.c) so
  * a setting is found without reading the run. */
 #include "chaos.h"
 #include "hl_test.h"
@@ -58,4 +58,23 @@ unsigned long long chaos_seed_from_env(void) {
             return v;
     }
     return (unsigned long long)ht_wall_ms() & 0xffffffffULL;
+}
+
+void chaos_opts_failover_test(struct chaos_opts *o, int backend) {
+    chaos_opts_default(o);
+    o->backend = backend;
+    o->ack_replicas = 1;
+    o->seconds = 18;
+    o->rate = 40;
+    o->convs = 60;
+    o->kill_min_ms = 2000;
+    o->kill_max_ms = 3500;
+    o->restart_min_ms = 500;
+    o->restart_max_ms = 2000;
+    o->drain_s = 60;
+    o->lease_ms = 5000;           /* hookline's default */
+    o->seed = chaos_seed_from_env();
+    o->verbose = 1;
+    if (ht_valgrind())
+        chaos_opts_trickle(o);
 }

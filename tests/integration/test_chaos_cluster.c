@@ -41,25 +41,10 @@
                                    * valgrind, ht_budget_ms) */
 
 static void opts(struct chaos_opts *o) {
-    chaos_opts_default(o);
-    o->backend = CHAOS_CLUSTER;
-    o->ack_replicas = 1;
+    chaos_opts_failover_test(o, CHAOS_CLUSTER);
     o->reshard_slots = 500;
-    o->seconds = 18;
-    o->rate = 40;
-    o->convs = 60;
-    o->kill_min_ms = 2000;
-    o->kill_max_ms = 3500;
-    o->restart_min_ms = 500;
-    o->restart_max_ms = 2000;
-    o->drain_s = 60;
     o->failover_wait_ms = 30000;
     o->redis_at_ms = 9000;
-    o->lease_ms = 5000;           /* hookline's default */
-    o->seed = chaos_seed_from_env();
-    o->verbose = 1;
-    if (ht_valgrind())
-        chaos_opts_trickle(o);
 }
 
 static void verdicts(const struct chaos_opts *o,
