@@ -87,6 +87,35 @@ field() {
     sed -n "s/.* $1=\([0-9][0-9]*\).*/\1/p" "$2" | head -n 1
 }
 
+# wrk_figures NAME: run NAME's figures into OUT (its output file), OK
+# (200s), SENT (requests), DUR (microseconds), ERRS (errors and non-2xx)
+# and RATE (200s per second).
+wrk_figures() {
+    OUT="$RUN_DIR/$1.out"
+    OK=$(field ok "$OUT")
+    SENT=$(field sent "$OUT")
+    DUR=$(field duration_us "$OUT")
+    ERRS=$(( $(field errors "$OUT") + $(field non2xx "$OUT") ))
+    RATE=$(awk -v n="$OK" -v d="$DUR" \
+        'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
+}
+
+# count_verdict GOT EVENTS: after wrk_figures, prints whether the GOT
+# envelopes in Redis lie between (200s seen by wrk) and (requests sent)
+# x EVENTS: requests still in flight when wrk stopped are enqueued by
+# ingest but never counted by wrk. A mismatch clears COUNT_OK.
+count_verdict() {
+    local got=$1 ev=$2 lo hi verdict=ok
+    lo=$((OK * ev))
+    hi=$((SENT * ev))
+    if [ "$got" -lt "$lo" ] || [ "$got" -gt "$hi" ]; then
+        verdict=MISMATCH
+        COUNT_OK=0
+    fi
+    printf '  redis %s envelopes (want %s..%s): %s' \
+        "$got" "$lo" "$hi" "$verdict"
+}
+
 # run_wrk NAME URL EVENTS CONNS: one wrk run; writes $RUN_DIR/NAME.out.
 run_wrk() {
     local name=$1 url=$2 ev=$3 c=$4 t
@@ -188,34 +217,16 @@ for ev in $SHAPES; do
                     "$(field duration_us "$RUN_DIR/$name.out")")")
                 j=$((j + 1))
             done
-            out="$RUN_DIR/$name.out"
-            ok=$(field ok "$out")
-            sent=$(field sent "$out")
-            dur=$(field duration_us "$out")
-            errs=$(( $(field errors "$out") + $(field non2xx "$out") ))
-            RPS[$name]=$(awk -v n="$ok" -v d="$dur" \
-                'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
-            EPS[$name]=$(( ${RPS[$name]} * ev ))
-            P50[$name]=$(field p50_us "$out")
-            P99[$name]=$(field p99_us "$out")
+            wrk_figures "$name"
+            RPS[$name]=$RATE
+            EPS[$name]=$(( RATE * ev ))
+            P50[$name]=$(field p50_us "$OUT")
+            P99[$name]=$(field p99_us "$OUT")
             printf '%8s req/s  p99 %6s us  errors %s  cpu %s' \
-                "${RPS[$name]}" "${P99[$name]}" "$errs" "${cpu[*]}"
+                "${RPS[$name]}" "${P99[$name]}" "$ERRS" "${cpu[*]}"
             if [ "$target" = ingest ]; then
-                # Envelopes must lie between (200s seen by wrk) and (requests
-                # sent) x events: requests still in flight when wrk stopped
-                # are enqueued by ingest but never counted by wrk.
                 sleep 0.5
-                got=$(queue_count)
-                lo=$((ok * ev))
-                hi=$((sent * ev))
-                if [ "$got" -ge "$lo" ] && [ "$got" -le "$hi" ]; then
-                    verdict=ok
-                else
-                    verdict=MISMATCH
-                    COUNT_OK=0
-                fi
-                printf '  redis %s envelopes (want %s..%s): %s' \
-                    "$got" "$lo" "$hi" "$verdict"
+                count_verdict "$(queue_count)" "$ev"
             fi
             printf '\n'
         done
@@ -262,32 +273,18 @@ if [ "$HAVE_INGEST" = 1 ] && [ "$WITH_CLUSTER" = 1 ]; then
         a=$(cpu_ticks "$CINGEST_PID")
         r=$(cpu_sum_of "${CLUSTER_PIDS[@]}")
         run_wrk "$name" "http://127.0.0.1:$CINGEST_PORT/webhook" "$ev" "$TOP"
-        out="$RUN_DIR/$name.out"
-        dur=$(field duration_us "$out")
-        ok=$(field ok "$out")
-        sent=$(field sent "$out")
-        errs=$(( $(field errors "$out") + $(field non2xx "$out") ))
-        C_RPS[$ev]=$(awk -v n="$ok" -v d="$dur" \
-            'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
-        C_EPS[$ev]=$(( ${C_RPS[$ev]} * ev ))
-        C_P99[$ev]=$(field p99_us "$out")
+        wrk_figures "$name"
+        C_RPS[$ev]=$RATE
+        C_EPS[$ev]=$(( RATE * ev ))
+        C_P99[$ev]=$(field p99_us "$OUT")
         printf '%8s req/s  p99 %6s us  errors %s  cpu %s redis (6) %s' \
-            "${C_RPS[$ev]}" "${C_P99[$ev]}" "$errs" \
-            "$(cpu_pct "$a" "$(cpu_ticks "$CINGEST_PID")" "$dur")" \
-            "$(cpu_pct "$r" "$(cpu_sum_of "${CLUSTER_PIDS[@]}")" "$dur")"
+            "${C_RPS[$ev]}" "${C_P99[$ev]}" "$ERRS" \
+            "$(cpu_pct "$a" "$(cpu_ticks "$CINGEST_PID")" "$DUR")" \
+            "$(cpu_pct "$r" "$(cpu_sum_of "${CLUSTER_PIDS[@]}")" "$DUR")"
         sleep 0.5
-        got=$(cluster_each hookline "$PARTITIONS" LLEN q |
-            awk '{ n += $1 } END { print n + 0 }')
-        lo=$((ok * ev))
-        hi=$((sent * ev))
-        if [ "$got" -ge "$lo" ] && [ "$got" -le "$hi" ]; then
-            verdict=ok
-        else
-            verdict=MISMATCH
-            COUNT_OK=0
-        fi
-        printf '  redis %s envelopes (want %s..%s): %s\n' \
-            "$got" "$lo" "$hi" "$verdict"
+        count_verdict "$(cluster_each hookline "$PARTITIONS" LLEN q |
+            awk '{ n += $1 } END { print n + 0 }')" "$ev"
+        printf '\n'
     done
 fi
 
