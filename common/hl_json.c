@@ -135,17 +135,16 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len,
 
     for (i = 0; i < len; i++) {
         unsigned char c = p[i];
-        *at = i;
         if (!utf8_byte(sc, c)) {
             *why = "not UTF-8";
-            return HL_EINVAL;
+            goto bad;
         }
         if (sc->num != N_NONE) {
             rc = num_byte(sc, c);
             if (rc < 0) {
                 *why = "a number outside JSON's grammar (a leading zero, "
                        "or cut short)";
-                return rc;
+                goto bad;
             }
             if (rc == 1)
                 continue;
@@ -153,7 +152,7 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len,
         if (sc->in_string) {
             if (c < 0x20) {
                 *why = "a raw control character in a string";
-                return HL_EINVAL;
+                goto bad;
             }
             if (sc->escape)
                 sc->escape = 0;
@@ -168,7 +167,7 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len,
         } else if (c == '[' || c == '{') {
             if (++sc->depth > sc->max_depth) {
                 *why = "nested too deep";
-                return HL_EINVAL;
+                goto bad;
             }
         } else if (c == ']' || c == '}') {
             sc->depth--;
@@ -178,10 +177,13 @@ static int scan_bytes(struct scan *sc, const unsigned char *p, size_t len,
             /* outside strings and numbers JSON has only these: no
              * quotes ('), no NaN/Infinity, no identifiers */
             *why = "a character JSON does not allow outside a string";
-            return HL_EINVAL;
+            goto bad;
         }
     }
     return HL_OK;
+bad:
+    *at = i;
+    return HL_EINVAL;
 }
 
 /* HL_OK when the scan may end here; else HL_EINVAL and *why. */
